@@ -1,0 +1,160 @@
+"""The storage seam: everything the engine, the API and the CLI ask of a database.
+
+One backend per database (``SqliteStore`` for the embedded default; PostgreSQL follows), all with
+the same semantics, which ``tests/integration/store`` checks against each backend.
+Every method is a coroutine; a backend runs blocking driver calls off the event loop.
+Driver errors are wrapped in :class:`scanhook.errors.DatabaseError` with ``raise … from``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+
+from scanhook.store.records import (
+    AttemptOutcome,
+    ClaimedDelivery,
+    DeliveryRecord,
+    DeliveryStatus,
+    Endpoint,
+    EndpointSecret,
+    EventRecord,
+    NewEvent,
+    PublishResult,
+    StorePolicy,
+)
+
+__all__ = ["Store"]
+
+
+class Store(abc.ABC):
+    """A scanhook database. Open with :func:`scanhook.store.open_store`."""
+
+    policy: StorePolicy
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def upgrade(self) -> None:
+        """Bring the schema to the newest migration, under a lock (concurrent starts are safe)."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Release connections and threads."""
+
+    @abc.abstractmethod
+    async def ping(self) -> None:
+        """Raise DatabaseError when the database does not answer."""
+
+    # -- endpoints ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_endpoint(self, endpoint: Endpoint) -> Endpoint: ...
+
+    @abc.abstractmethod
+    async def get_endpoint(self, endpoint_id: str) -> Endpoint:
+        """Raise NotFound when there is no such endpoint."""
+
+    @abc.abstractmethod
+    async def list_endpoints(self, *, after: str | None = None, limit: int = 100) -> list[Endpoint]:
+        """Endpoints ordered by id; ``after`` is the last id of the previous page."""
+
+    @abc.abstractmethod
+    async def update_endpoint(self, endpoint: Endpoint) -> Endpoint:
+        """Write the configuration fields of ``endpoint`` (not its health); bump updated_at."""
+
+    @abc.abstractmethod
+    async def delete_endpoint(self, endpoint_id: str) -> None:
+        """Delete it; its pending deliveries become failed with error "endpoint deleted"."""
+
+    @abc.abstractmethod
+    async def set_endpoint_enabled(
+        self, endpoint_id: str, enabled: bool, reason: str | None = None
+    ) -> Endpoint:
+        """Enable (clears reason, failure streak and circuit; its pending deliveries resume) or
+        disable with a reason."""
+
+    @abc.abstractmethod
+    async def set_endpoint_secrets(
+        self, endpoint_id: str, secrets: Sequence[EndpointSecret]
+    ) -> Endpoint: ...
+
+    # -- events ---------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def publish(self, events: Sequence[NewEvent]) -> list[PublishResult]:
+        """Store the events and one pending delivery per matching enabled endpoint, all in one
+        transaction that is durable (fsync'd) when this returns. An idempotency key seen within
+        ``policy.idempotency_window`` returns the first event with ``duplicate=True``."""
+
+    @abc.abstractmethod
+    async def get_event(self, event_id: str) -> EventRecord:
+        """The event with its deliveries and their attempts. Raise NotFound."""
+
+    # -- the engine -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def claim(
+        self, worker_id: str, now: float, lease: float, limit: int
+    ) -> list[ClaimedDelivery]:
+        """Lease up to ``limit`` due deliveries: pending with next_attempt_at <= now, or sending
+        with an expired lease. Per endpoint: enabled; an open circuit (circuit_open_until > now)
+        gives nothing, a half-open one (circuit_open_until <= now) at most one in flight; at most
+        max_in_flight in flight (unexpired leases); rate_limit as a token bucket; an ordered
+        endpoint only its oldest unfinished delivery, and only when none is in flight."""
+
+    @abc.abstractmethod
+    async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
+        """In one transaction: insert the attempts, move the deliveries on (succeeded, failed, or
+        pending at next_attempt_at), update the endpoints' health (streak, circuit, auto-disable
+        after policy.disable_after, disable_reason at once)."""
+
+    @abc.abstractmethod
+    async def release(self, delivery_ids: Sequence[str]) -> None:
+        """Give leased deliveries back (pending, due now) without recording an attempt."""
+
+    @abc.abstractmethod
+    async def next_due_at(self) -> float | None:
+        """The earliest time at which claim() could return something, or None."""
+
+    # -- operating ------------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def list_deliveries(
+        self,
+        *,
+        endpoint_id: str | None = None,
+        status: DeliveryStatus | None = None,
+        event_type: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        after: str | None = None,
+        limit: int = 100,
+    ) -> list[DeliveryRecord]:
+        """Newest first; ``after`` is the last id of the previous page."""
+
+    @abc.abstractmethod
+    async def get_delivery(self, delivery_id: str) -> DeliveryRecord:
+        """With its attempt log. Raise NotFound."""
+
+    @abc.abstractmethod
+    async def retry_delivery(self, delivery_id: str, now: float) -> DeliveryRecord:
+        """Make a failed (or pending) delivery due now. Raise NotFound; ConflictError when it
+        succeeded or is in flight."""
+
+    @abc.abstractmethod
+    async def replay(
+        self,
+        endpoint_id: str,
+        *,
+        since: float | None,
+        status: DeliveryStatus | None,
+        now: float,
+    ) -> int:
+        """Requeue the endpoint's matching finished deliveries (due now); return how many."""
+
+    @abc.abstractmethod
+    async def stats(self, now: float) -> dict[str, object]:
+        """``{"deliveries": {status: count}, "oldest_due_age": seconds|None, "endpoints":
+        {"total", "disabled", "open_circuits"}}``."""
+
+    @abc.abstractmethod
+    async def prune(self, older_than: float, batch_size: int = 1000) -> int:
+        """Delete finished deliveries (with their attempts) and events left without deliveries
+        created before ``older_than``, and expired idempotency keys, in small batches; return
+        the number of deliveries removed."""
