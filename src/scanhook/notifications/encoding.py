@@ -81,8 +81,9 @@ def parse(data: bytes | str | Mapping[str, Any], tz: tzinfo = UTC) -> Notificati
             [
                 {
                     "field": "(body)",
-                    "message": "a notification is a JSON object with one key: "
-                    + ", ".join(PAYLOAD_MODELS),
+                    "message": "a notification is a JSON object with one key, one of "
+                    + ", ".join(PAYLOAD_MODELS)
+                    + f" (got {_short(data)!r})",
                     "value": _short(data),
                 }
             ]
@@ -105,7 +106,13 @@ def parse(data: bytes | str | Mapping[str, Any], tz: tzinfo = UTC) -> Notificati
     body = data[key]
     if not isinstance(body, Mapping):
         raise InvalidNotification(
-            [{"field": key, "message": "must be a JSON object", "value": _short(body)}]
+            [
+                {
+                    "field": key,
+                    "message": f"must be a JSON object (got {_short(body)!r})",
+                    "value": _short(body),
+                }
+            ]
         )
     try:
         return PAYLOAD_MODELS[key].model_validate(dict(body), context={"tz": tz})

@@ -97,8 +97,12 @@ def _check_email(value: str) -> str:
 
 def _join_errors(value: object) -> object:
     if isinstance(value, list | tuple):
-        if not all(isinstance(item, str) for item in value):
-            raise ValueError("a list of errors must hold only strings")
+        for index, item in enumerate(value):
+            if not isinstance(item, str):
+                raise ValueError(
+                    f"a list of errors must hold only strings; item {index} is "
+                    f"{type(item).__name__} {item!r}"
+                )
         return "\n\n".join(value)
     return value
 
@@ -150,6 +154,8 @@ Email = Annotated[
     str, Field(strict=True, json_schema_extra={"format": "email"}), AfterValidator(_check_email)
 ]
 Text = Annotated[str, Field(strict=True, min_length=1)]
+#: ``""`` or messages separated by a blank line; a list of messages is joined so.
+ErrorText = Annotated[str, BeforeValidator(_join_errors), Field(strict=True)]
 Count = Annotated[int, Field(strict=True, ge=0)]
 
 
@@ -195,7 +201,7 @@ class FinishedScan(_Payload):
         description="Run time as HH:MM; computed from started/finished when omitted."
     )
     status: Text = Field(description='Scan status, normally "Completed".', examples=["Completed"])
-    errors: str = Field(
+    errors: ErrorText = Field(
         description='"" or the error messages separated by a blank line ("\\n\\n").', examples=[""]
     )
     critical_cnt: Count = Field(description="Number of critical vulnerabilities found.")
@@ -213,8 +219,6 @@ class FinishedScan(_Payload):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        if "errors" in data:
-            data["errors"] = _join_errors(data["errors"])
         if "duration" not in data and "started" in data and "finished" in data:
             tz = _context_tz(info)
             try:
@@ -222,8 +226,9 @@ class FinishedScan(_Payload):
                 finished = parse_timestamp(data["finished"], tz)
             except ValueError:
                 return data  # the fields' own errors say what is wrong
-            if finished >= started:
-                data["duration"] = finished - started
+            # When finished is before started, that field's own error says so; an absolute
+            # duration here keeps a second, misleading "duration: field required" away.
+            data["duration"] = abs(finished - started)
         return data
 
     @field_validator("finished")
@@ -256,15 +261,28 @@ class Ticket(_Payload):
     number: Count = Field(description="Ticket number.", examples=[4711])
     status: Annotated[
         str,
-        Field(strict=True, json_schema_extra={"pattern": "^(Open|Closed.*)$"}),
+        Field(strict=True, json_schema_extra={"pattern": "^(Open|Closed[\\s\\S]*)$"}),
         AfterValidator(_check_ticket_status),
-    ] = Field(description='"Open", or a status that starts with "Closed" ("Closed (Fixed)").')
+    ] = Field(
+        description='"Open", or a status that starts with "Closed" ("Closed (Fixed)").',
+        examples=["Open", "Closed (Fixed)"],
+    )
     severity: Severity = Field(description="Severity of the vulnerability.")
-    vulnerability_name: Text = Field(description="Name of the vulnerability.")
-    asset_name: Text = Field(description="Name of the affected asset.")
-    asset_link: Url = Field(description="URL to the Security Center's page of the asset.")
+    vulnerability_name: Text = Field(
+        description="Name of the vulnerability.",
+        examples=["Apache Log4j Remote Code Execution (CVE-2021-44228)"],
+    )
+    asset_name: Text = Field(
+        description="Name of the affected asset.", examples=["prod-web-01.example.com"]
+    )
+    asset_link: Url = Field(
+        description="URL to the Security Center's page of the asset.",
+        examples=["https://sc.example.com/assets/view/2817"],
+    )
     due_date: WireDate = Field(description="Due date, YYYY-MM-DD.")
-    owner: Email = Field(description="E-mail of the ticket's owner.")
+    owner: Email = Field(
+        description="E-mail of the ticket's owner.", examples=["anna.lindqvist@example.com"]
+    )
 
     @property
     def event_type(self) -> EventType:

@@ -23,10 +23,12 @@ __all__ = [
     "parse_timestamp",
 ]
 
-WIRE_TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$"
-WIRE_DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
-WIRE_DURATION_PATTERN = r"^\d{2,}:[0-5]\d$"
+# ASCII digits only: ``\d`` would also match other scripts' digits in Python.
+WIRE_TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}$"
+WIRE_DATE_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+WIRE_DURATION_PATTERN = r"^[0-9]{2,}:[0-5][0-9]$"
 _WIRE_TIMESTAMP = re.compile(WIRE_TIMESTAMP_PATTERN)
+_WIRE_DATE = re.compile(WIRE_DATE_PATTERN)
 _DURATION = re.compile(WIRE_DURATION_PATTERN)
 
 
@@ -61,12 +63,17 @@ def parse_timestamp(value: object, tz: tzinfo = UTC) -> datetime:
         raise ValueError(f"expected a timestamp string, got {type(value).__name__}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+    try:
+        return moment.astimezone(UTC).replace(second=0, microsecond=0)
+    except OverflowError:
+        raise ValueError(f"{value!r} is out of the range of timestamps") from None
 
 
 def format_timestamp(value: datetime, tz: tzinfo = UTC) -> str:
     """``value`` in the wire format, in the display zone ``tz``."""
-    return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+    local = value.astimezone(tz)
+    # Not strftime: its %Y does not pad years before 1000 on every platform.
+    return f"{local.year:04d}-{local.month:02d}-{local.day:02d} {local.hour:02d}:{local.minute:02d}"
 
 
 def parse_date(value: object) -> date:
@@ -75,7 +82,7 @@ def parse_date(value: object) -> date:
         raise ValueError("expected a date 'YYYY-MM-DD', got a timestamp")
     if isinstance(value, date):
         return value
-    if isinstance(value, str) and re.match(WIRE_DATE_PATTERN, value.strip()):
+    if isinstance(value, str) and _WIRE_DATE.fullmatch(value.strip()):
         try:
             return date.fromisoformat(value.strip())
         except ValueError as exc:
@@ -84,6 +91,7 @@ def parse_date(value: object) -> date:
 
 
 def format_date(value: date) -> str:
+    """``value`` as ``YYYY-MM-DD``."""
     return value.isoformat()
 
 
@@ -99,6 +107,6 @@ def parse_duration(value: object) -> str:
         if value < timedelta(0):
             raise ValueError("a duration cannot be negative")
         return format_duration(value)
-    if isinstance(value, str) and _DURATION.match(value):
+    if isinstance(value, str) and _DURATION.fullmatch(value):
         return value
     raise ValueError(f"{value!r} is not a duration: expected 'HH:MM' such as '00:57' or '27:05'")
