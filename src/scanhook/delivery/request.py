@@ -1,0 +1,84 @@
+"""The headers of one delivery attempt (contract §2) and the secrets that sign it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from scanhook import __version__
+from scanhook.delivery.signing import sign
+from scanhook.store.records import Endpoint
+
+__all__ = ["PROTECTED_HEADERS", "USER_AGENT", "active_secrets", "build_headers"]
+
+#: ``User-Agent`` of every delivery.
+USER_AGENT = f"scanhook/{__version__}"
+
+#: Headers (lower-case) that an endpoint's own headers can never set or override.
+PROTECTED_HEADERS = frozenset(
+    {
+        "content-type",
+        "accept",
+        "content-length",
+        "user-agent",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "scanhook-event-type",
+        "scanhook-attempt",
+        "content_type",
+        "content_length",
+        # Framing and routing belong to the HTTP client, not to an endpoint's settings.
+        "host",
+        "transfer-encoding",
+        "connection",
+    }
+)
+
+
+def build_headers(
+    *,
+    msg_id: str,
+    timestamp: int,
+    body: bytes,
+    event_type: str,
+    attempt: int,
+    secrets: Sequence[str],
+    legacy_headers: bool,
+    extra: Mapping[str, str],
+    user_agent: str,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    """Every header of one attempt: contract §2's, then the endpoint's ``extra`` ones, which
+    cannot override any of them (compared case-insensitively)."""
+    length = str(len(body))
+    headers = {
+        "Content-Type": content_type,
+        "Accept": "*/*",
+        "Content-Length": length,
+        "User-Agent": user_agent,
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secrets, msg_id, timestamp, body),
+        "scanhook-event-type": event_type,
+        "scanhook-attempt": str(attempt),
+    }
+    if legacy_headers:
+        headers["Content_Type"] = content_type
+        headers["Content_Length"] = length
+    if extra:
+        for name, value in extra.items():
+            if name.lower() not in PROTECTED_HEADERS:
+                headers[name] = value
+    return headers
+
+
+def active_secrets(endpoint: Endpoint, now: float) -> list[str]:
+    """The secrets that sign a delivery now: the current one(s), then rotated-out ones still in
+    their overlap (``expires_at`` > ``now``), newest first."""
+    current = [s.value for s in endpoint.secrets if s.expires_at is None]
+    overlapping = sorted(
+        (s for s in endpoint.secrets if s.expires_at is not None and s.expires_at > now),
+        key=lambda s: s.expires_at or 0.0,
+        reverse=True,
+    )
+    return current + [s.value for s in overlapping]
