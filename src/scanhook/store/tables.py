@@ -1,0 +1,160 @@
+"""The schema of a scanhook database as SQLAlchemy Core tables (one ``MetaData``).
+
+Migrations in :mod:`scanhook.store.migrations` create exactly this schema; a test checks that the
+migrated schema and this metadata do not differ. Times are Unix seconds (``Double``); ids are
+text (see :mod:`scanhook.store.ids`). Later migrations add tables (API tokens, schedules, remote
+ticket references) beside these; nothing here assumes it is alone in the database.
+
+Indexes of ``deliveries`` follow the queries in :mod:`scanhook.store.queries`:
+
+* (endpoint_id, status, next_attempt_at): claiming one endpoint's due deliveries, finding its
+  rows in flight and its earliest due time, each a range scan.
+* (endpoint_id, status, publish_seq): an ordered endpoint's oldest unfinished delivery.
+* (endpoint_id, id): listing one endpoint's deliveries newest first.
+* (event_id): an event's deliveries, and whether an event has any left.
+* (status, created_at): counting by status, pruning finished deliveries.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "PUBLISH_SEQUENCE",
+    "attempts",
+    "deliveries",
+    "endpoints",
+    "events",
+    "idempotency_keys",
+    "metadata",
+    "sequences",
+]
+
+#: Constraint names that are the same on every database, so migrations can refer to them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+ID = String(64)
+#: The name of the row of ``sequences`` that numbers deliveries in publish order.
+PUBLISH_SEQUENCE = "publish_seq"
+
+endpoints = Table(
+    "endpoints",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("event_types", JSON, nullable=False),
+    Column("secrets", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("disabled_reason", Text, nullable=True),
+    Column("headers", JSON, nullable=False),
+    Column("legacy_headers", Boolean, nullable=False, default=False),
+    Column("timeout", Double, nullable=True),
+    Column("max_in_flight", Integer, nullable=False, default=10),
+    Column("rate_limit", Double, nullable=True),
+    Column("ordered", Boolean, nullable=False, default=False),
+    Column("format", String(32), nullable=False, default="raw"),
+    Column("format_options", JSON, nullable=False),
+    Column("filter", Text, nullable=True),
+    Column("auth", JSON, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    # Health, written by the engine through Store.record().
+    Column("consecutive_failures", Integer, nullable=False, default=0),
+    Column("failing_since", Double, nullable=True),
+    Column("last_success_at", Double, nullable=True),
+    Column("circuit_open_until", Double, nullable=True),
+    # Token bucket of rate_limit: tokens left at rate_updated_at (NULL: a full bucket).
+    Column("rate_tokens", Double, nullable=True),
+    Column("rate_updated_at", Double, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("type", String(64), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("idempotency_key", String(255), nullable=True),
+    Index(None, "created_at"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("event_id", ID, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Index(None, "created_at"),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("event_id", ID, ForeignKey("events.id"), nullable=False),
+    # No foreign key: a deleted endpoint's deliveries stay, failed, for the record.
+    Column("endpoint_id", ID, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", Double, nullable=True),
+    Column("lease_until", Double, nullable=True),
+    Column("leased_by", String(255), nullable=True),
+    Column("last_status_code", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    # Publish order (from the sequences table): an ordered endpoint goes in this order.
+    Column("publish_seq", BigInteger, nullable=False),
+    Index(None, "endpoint_id", "status", "next_attempt_at"),
+    Index(None, "endpoint_id", "status", "publish_seq"),
+    Index(None, "endpoint_id", "id"),
+    Index(None, "event_id"),
+    Index(None, "status", "created_at"),
+)
+
+attempts = Table(
+    "attempts",
+    metadata,
+    Column("delivery_id", ID, ForeignKey("deliveries.id"), primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("started_at", Double, nullable=False),
+    Column("duration_ms", Double, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error_kind", String(32), nullable=True),
+    Column("error", Text, nullable=True),
+    Column("response_body", Text, nullable=True),
+)
+
+#: Named counters, bumped inside write transactions (works across processes on one file).
+sequences = Table(
+    "sequences",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
