@@ -8,7 +8,9 @@ and its ``filter`` (when it has one) accepts the notification.
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from functools import lru_cache
 
+from scanhook.filters import Filter, FilterError, compile_filter
 from scanhook.notifications import Notification
 from scanhook.store.records import Endpoint
 
@@ -20,15 +22,25 @@ def type_matches(patterns: tuple[str, ...] | list[str], event_type: str) -> bool
     return any(p == event_type or fnmatchcase(event_type, p) for p in patterns)
 
 
-def _filter_accepts(endpoint: Endpoint, notification: Notification) -> bool:
-    """Whether the endpoint's filter expression accepts the notification.
+@lru_cache(maxsize=1024)
+def _compiled(text: str) -> Filter | None:
+    try:
+        return compile_filter(text)
+    except FilterError:
+        return None
 
-    The place for filter expressions (contract §8, e.g. ``ticket.severity in ["High"]``): they
-    arrive with the filter language in a later change. Until then an endpoint's ``filter`` is
-    stored but not applied, so every notification passes.
+
+def _filter_accepts(endpoint: Endpoint, notification: Notification) -> bool:
+    """Whether the endpoint's filter expression (contract §8, e.g. ``ticket.severity in
+    ["High"]``, see :mod:`scanhook.filters`) accepts the notification; no filter accepts all.
+
+    The API refuses an invalid expression when the endpoint is saved; one that is invalid all the
+    same (e.g. written by an older release) accepts nothing rather than everything.
     """
-    del endpoint, notification
-    return True
+    if endpoint.filter is None or not endpoint.filter.strip():
+        return True
+    compiled = _compiled(endpoint.filter)
+    return compiled is not None and compiled.matches(notification)
 
 
 def matches(endpoint: Endpoint, event_type: str, notification: Notification) -> bool:

@@ -50,3 +50,18 @@ def test_event_types_by_name_and_glob(
 def test_a_disabled_endpoint_matches_nothing() -> None:
     endpoint = Endpoint(id="ep_1", url="https://example.com/hook", enabled=False)
     assert matches(endpoint, "ticket.opened", TICKET) is False
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        (None, True),
+        ('ticket.severity in ["High", "Critical"]', True),
+        ('ticket.severity == "Low"', False),
+        ("finished_scan.critical_cnt > 0", False),
+        ("this is not ( a filter", False),
+    ],
+)
+def test_the_endpoint_filter_decides_too(expression: str | None, expected: bool) -> None:
+    endpoint = Endpoint(id="ep_1", url="https://example.com/hook", filter=expression)
+    assert matches(endpoint, "ticket.opened", TICKET) is expected
