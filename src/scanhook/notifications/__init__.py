@@ -15,6 +15,8 @@ from scanhook.notifications.models import (
     Severity,
     Ticket,
 )
+from scanhook.notifications.samples import sample, samples
+from scanhook.notifications.schema import all_schemas, json_schema
 
 __all__ = [
     "EVENT_TYPES",
@@ -26,8 +28,12 @@ __all__ = [
     "ScheduledScan",
     "Severity",
     "Ticket",
+    "all_schemas",
     "encode",
     "event_type",
+    "json_schema",
     "parse",
+    "sample",
+    "samples",
     "to_wire",
 ]
