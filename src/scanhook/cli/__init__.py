@@ -1,0 +1,19 @@
+"""scanhook's command line: a thin shell over the packages that do the work.
+
+Each group of commands lives in its own module with a ``register(app)`` function; this module
+puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
+"""
+
+from __future__ import annotations
+
+from scanhook.cli import notifications
+from scanhook.cli.app import app
+
+__all__ = ["app", "main"]
+
+notifications.register(app)
+
+
+def main() -> None:
+    """Run the ``scanhook`` command."""
+    app()
