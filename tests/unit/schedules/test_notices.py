@@ -290,5 +290,5 @@ def test_plan_build_from_a_recurrence_and_leads() -> None:
         utc(2026, 5, 1, 10),
         utc(2026, 5, 2, 10),
     ]
-    with pytest.raises(ValueError, match="not a duration"):
+    with pytest.raises(ValueError, match="cannot read 'soon'"):
         Plan.build("sch_9", parse_recurrence("0 12 * * *", "UTC"), ["soon"])
