@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -156,6 +157,26 @@ def test_rrule_count_until_and_exdate() -> None:
     assert len(list(whole_day.occurrences(utc(2026, 1, 1)))) == 2
 
 
+def test_the_documented_rrule_examples() -> None:
+    fortnightly = parse_recurrence(
+        "DTSTART;TZID=America/New_York:20260105T220000\nRRULE:FREQ=WEEKLY;INTERVAL=2;BYDAY=MO",
+        NEW_YORK,
+    )
+    assert list(fortnightly.occurrences(utc(2026, 11, 1), count=2)) == [
+        utc(2026, 11, 10, 3),  # Monday 9 November, 22:00 EST
+        utc(2026, 11, 24, 3),
+    ]
+    last_weekday = parse_recurrence(
+        "DTSTART:20260101T010000\nRRULE:FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1\n"
+        "EXDATE:20261231T010000",
+        "UTC",
+    )
+    assert list(last_weekday.occurrences(utc(2026, 11, 1), count=2)) == [
+        utc(2026, 11, 30, 1),
+        utc(2027, 1, 29, 1),  # Thursday 31 December 2026 is excluded
+    ]
+
+
 def test_rfc5545_text_is_case_insensitive_and_may_be_folded() -> None:
     recurrence = parse_recurrence(
         "dtstart:20260601T080000\r\nRRULE:FREQ=WEEKLY;\r\n BYDAY=MO,WE", "UTC"
@@ -212,7 +233,7 @@ def test_explicit_zone() -> None:
     ],
 )
 def test_errors_say_what_is_wrong(text: str, tz: str, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem.replace("(", r"\(").replace("'", "'")):
+    with pytest.raises(ValueError, match=re.escape(problem)):
         parse_recurrence(text, tz)
 
 
