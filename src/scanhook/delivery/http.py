@@ -169,7 +169,7 @@ class HttpClient:
                 None,
                 b"",
                 "tls",
-                f"TLS certificate of {exc.host}:{exc.port} not trusted: {exc.certificate_error}",
+                f"TLS certificate of {exc.host}:{exc.port} not trusted: {_cert_reason(exc)}",
             )
         except aiohttp.ClientSSLError as exc:
             return _failure(
@@ -238,6 +238,13 @@ class HttpClient:
 
 def _failure(started: float, status: int | None, body: bytes, kind: str, error: str) -> HttpResult:
     return HttpResult(status, body, (time.perf_counter() - started) * 1000.0, kind, error)
+
+
+def _cert_reason(exc: aiohttp.ClientConnectorCertificateError) -> str:
+    error = exc.certificate_error
+    if isinstance(error, ssl.SSLCertVerificationError) and error.verify_message:
+        return str(error.verify_message)
+    return str(error)
 
 
 def _reason(exc: aiohttp.ClientConnectorError) -> str:
