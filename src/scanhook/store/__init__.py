@@ -1,0 +1,70 @@
+"""scanhook's storage: the :class:`Store` seam, its records, and :func:`open_store`.
+
+``open_store("sqlite:///path/scanhook.db")`` gives the embedded backend; call
+``await store.upgrade()`` before use to bring the schema to the newest migration.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from scanhook.errors import ConfigurationError
+from scanhook.store.base import Store
+from scanhook.store.records import (
+    DELIVERY_STATUSES,
+    AttemptOutcome,
+    AttemptRecord,
+    ClaimedDelivery,
+    DeliveryRecord,
+    DeliveryStatus,
+    Endpoint,
+    EndpointSecret,
+    EventRecord,
+    NewEvent,
+    PublishResult,
+    StorePolicy,
+)
+
+__all__ = [
+    "DELIVERY_STATUSES",
+    "AttemptOutcome",
+    "AttemptRecord",
+    "ClaimedDelivery",
+    "DeliveryRecord",
+    "DeliveryStatus",
+    "Endpoint",
+    "EndpointSecret",
+    "EventRecord",
+    "NewEvent",
+    "PublishResult",
+    "Store",
+    "StorePolicy",
+    "open_store",
+]
+
+
+def open_store(url: str, policy: StorePolicy | None = None) -> Store:
+    """The store for the database ``url``, chosen by its scheme (no I/O happens yet).
+
+    ``sqlite:///relative/path`` or ``sqlite:////absolute/path``: the embedded SQLite backend.
+    ``postgresql://…``: not in this release.
+    """
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError as exc:
+        raise ConfigurationError(
+            f"database URL {url!r}: not a database URL (expected sqlite:///path)"
+        ) from exc
+    if backend == "sqlite":
+        from scanhook.store.sqlite import SqliteStore
+
+        return SqliteStore(url, policy)
+    if backend in ("postgresql", "postgres"):
+        raise ConfigurationError(
+            f"database URL {url!r}: the PostgreSQL backend comes with a later release;"
+            " for now use sqlite:///path/to/scanhook.db"
+        )
+    raise ConfigurationError(
+        f"database URL {url!r}: unsupported database {backend!r} (expected sqlite:///path)"
+    )

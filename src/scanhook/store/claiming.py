@@ -1,0 +1,237 @@
+"""Claiming due deliveries, and when the next one will be due, in the caller's transaction.
+
+Endpoints are few, deliveries many: each enabled endpoint gets a handful of indexed queries
+(range scans of (endpoint_id, status, …)), never a scan of the deliveries table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.engine import Connection
+
+from scanhook.store import queries as q
+from scanhook.store.codec import endpoint_from_row
+from scanhook.store.records import ClaimedDelivery, Endpoint
+from scanhook.store.rules import bucket_tokens, token_ready_at
+
+__all__ = ["claim", "next_due_at"]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one endpoint may give in this claim."""
+
+    endpoint: Endpoint
+    capacity: int
+    #: Rows with an expired lease, earliest lease first (claimed before pending rows).
+    expired: list[str]
+    tokens: float | None
+    #: For an ordered endpoint: the one row it may give; None: query pending rows.
+    only: list[str] | None = None
+    taken: list[str] = field(default_factory=list)
+    pending_taken: int = 0
+
+    def fetch(self, connection: Connection, want: int, now: float) -> list[str]:
+        got: list[str] = []
+        if self.only is not None:
+            got, self.only = self.only[:want], self.only[want:]
+            return got
+        while self.expired and len(got) < want:
+            got.append(self.expired.pop(0))
+        if len(got) < want:
+            rows = connection.execute(
+                q.DUE_PENDING,
+                {
+                    "endpoint_id": self.endpoint.id,
+                    "now": now,
+                    "limit": want - len(got),
+                    "offset": self.pending_taken,
+                },
+            ).all()
+            self.pending_taken += len(rows)
+            got.extend(row.id for row in rows)
+        return got
+
+
+def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
+    endpoint = endpoint_from_row(row)
+    circuit = endpoint.circuit_open_until
+    if circuit is not None and circuit > now:
+        return None
+    sending = connection.execute(q.SENDING_OF_ENDPOINT, {"endpoint_id": endpoint.id}).all()
+    in_flight = [s for s in sending if s.lease_until is not None and s.lease_until >= now]
+    expired = sorted(
+        (s for s in sending if s.lease_until is None or s.lease_until < now),
+        key=lambda s: (s.lease_until or 0.0, s.publish_seq),
+    )
+    capacity = endpoint.max_in_flight - len(in_flight)
+    if circuit is not None:  # half-open: one probe at a time
+        capacity = min(capacity, 1 - len(in_flight))
+    tokens = None
+    if endpoint.rate_limit is not None and endpoint.rate_limit > 0:
+        tokens = bucket_tokens(row.rate_tokens, row.rate_updated_at, endpoint.rate_limit, now)
+        capacity = min(capacity, math.floor(tokens))
+    only = None
+    if endpoint.ordered:
+        if in_flight:
+            return None
+        capacity = min(capacity, 1)
+        only = _oldest_unfinished_if_due(connection, endpoint.id, expired, now)
+    if capacity <= 0 or only == []:
+        return None
+    return _Plan(endpoint, capacity, [s.id for s in expired], tokens, only)
+
+
+def _oldest_unfinished_if_due(
+    connection: Connection,
+    endpoint_id: str,
+    expired: Sequence[Row[*tuple[Any, ...]]],
+    now: float,
+) -> list[str]:
+    """An ordered endpoint's oldest unfinished delivery, when it is due (none is in flight)."""
+    pending = connection.execute(
+        q.OLDEST_OF_STATUS, {"endpoint_id": endpoint_id, "status": "pending"}
+    ).first()
+    oldest_expired = min(expired, key=lambda s: s.publish_seq, default=None)
+    if oldest_expired is not None and (
+        pending is None or oldest_expired.publish_seq < pending.publish_seq
+    ):
+        return [oldest_expired.id]
+    if (
+        pending is not None
+        and pending.next_attempt_at is not None
+        and pending.next_attempt_at <= now
+    ):
+        return [pending.id]
+    return []
+
+
+def claim(
+    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: int
+) -> list[ClaimedDelivery]:
+    """Lease up to ``limit`` due deliveries, shared fairly among the endpoints that have some.
+
+    ``rotation`` turns the order in which endpoints are served, so that with a small ``limit``
+    no endpoint is always first.
+    """
+    if limit <= 0:
+        return []
+    rows = connection.execute(q.ENABLED_ENDPOINTS).all()
+    plans = [p for p in (_plan(connection, row, now) for row in rows) if p is not None]
+    if not plans:
+        return []
+    start = rotation % len(plans)
+    plans = plans[start:] + plans[:start]
+
+    remaining = limit
+    active = plans
+    while remaining > 0 and active:
+        share = max(1, remaining // len(active))
+        still_active = []
+        for plan in active:
+            if remaining <= 0:
+                break
+            want = min(share, plan.capacity - len(plan.taken), remaining)
+            got = plan.fetch(connection, want, now)
+            plan.taken.extend(got)
+            remaining -= len(got)
+            if len(got) == want and len(plan.taken) < plan.capacity:
+                still_active.append(plan)
+        active = still_active
+
+    taken = [plan for plan in plans if plan.taken]
+    if not taken:
+        return []
+    token_updates = [
+        {"b_id": p.endpoint.id, "b_tokens": p.tokens - len(p.taken), "b_at": now}
+        for p in taken
+        if p.tokens is not None
+    ]
+    if token_updates:
+        connection.execute(q.SET_ENDPOINT_TOKENS, token_updates)
+    ids = [delivery_id for plan in taken for delivery_id in plan.taken]
+    lease_until = now + lease
+    connection.execute(
+        q.MARK_SENDING,
+        {"ids": ids, "b_lease_until": lease_until, "worker_id": worker_id, "now": now},
+    )
+    by_id = {row.id: row for row in connection.execute(q.CLAIMED_ROWS, {"ids": ids})}
+    endpoints = {plan.endpoint.id: plan.endpoint for plan in taken}
+    return [
+        ClaimedDelivery(
+            id=row.id,
+            event_id=row.event_id,
+            event_type=row.event_type,
+            body=bytes(row.body),
+            attempt=row.attempts + 1,
+            endpoint=endpoints[row.endpoint_id],
+            lease_until=lease_until,
+            event_created_at=row.created_at,
+        )
+        for row in (by_id[i] for i in ids)
+    ]
+
+
+def _endpoint_due_at(connection: Connection, row: Row[Any], now: float) -> float | None:
+    endpoint = endpoint_from_row(row)
+    sending = connection.execute(q.SENDING_OF_ENDPOINT, {"endpoint_id": endpoint.id}).all()
+    leases = [s.lease_until if s.lease_until is not None else now for s in sending]
+    in_flight = sorted(t for t in leases if t >= now)
+    if endpoint.ordered:
+        pending = connection.execute(
+            q.OLDEST_OF_STATUS, {"endpoint_id": endpoint.id, "status": "pending"}
+        ).first()
+        oldest_sending = min(sending, key=lambda s: s.publish_seq, default=None)
+        if oldest_sending is not None and (
+            pending is None or oldest_sending.publish_seq < pending.publish_seq
+        ):
+            # Claimable once its lease expires (then it goes again, before anything newer).
+            due: float | None = oldest_sending.lease_until or now
+        elif pending is not None:
+            due = pending.next_attempt_at
+            if in_flight and due is not None:
+                due = max(due, in_flight[0])
+        else:
+            due = None
+    else:
+        earliest_pending = connection.execute(
+            q.EARLIEST_PENDING, {"endpoint_id": endpoint.id}
+        ).scalar()
+        candidates = [t for t in [earliest_pending, *leases] if t is not None]
+        due = min(candidates) if candidates else None
+        full = len(in_flight) >= endpoint.max_in_flight or (
+            endpoint.circuit_open_until is not None and len(in_flight) >= 1
+        )
+        if due is not None and full:
+            due = max(due, in_flight[0])
+    if due is None:
+        return None
+    if endpoint.circuit_open_until is not None:
+        due = max(due, endpoint.circuit_open_until)
+    if endpoint.rate_limit is not None and endpoint.rate_limit > 0:
+        due = max(
+            due, token_ready_at(row.rate_tokens, row.rate_updated_at, endpoint.rate_limit, now)
+        )
+    return due
+
+
+def next_due_at(connection: Connection, now: float) -> float | None:
+    """The earliest time at which :func:`claim` could return something (None: nothing waits).
+
+    Deliveries held back by a full endpoint become due when the earliest lease in flight ends
+    (a recorded outcome frees a slot sooner; the engine knows when it records one).
+    """
+    times = [
+        t
+        for t in (
+            _endpoint_due_at(connection, row, now)
+            for row in connection.execute(q.ENABLED_ENDPOINTS)
+        )
+        if t is not None
+    ]
+    return min(times) if times else None

@@ -1,0 +1,362 @@
+"""Every SQL statement of the store, by name, in SQLAlchemy Core.
+
+Statements are dialect-neutral unless their name says otherwise; parameters are bound by name
+(``:name`` below) so one statement serves ``executemany`` with a list of parameter sets.
+Built once at import; SQLAlchemy caches their compiled form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Delete,
+    Insert,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    case,
+    delete,
+    exists,
+    func,
+    insert,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+from scanhook.store.tables import (
+    PUBLISH_SEQUENCE,
+    attempts,
+    deliveries,
+    endpoints,
+    events,
+    idempotency_keys,
+    sequences,
+)
+
+__all__ = [
+    "ATTEMPTS_OF",
+    "BUMP_PUBLISH_SEQUENCE",
+    "CLAIMED_ROWS",
+    "COUNT_BY_STATUS",
+    "COUNT_EVENT_DELIVERIES",
+    "DELETE_ATTEMPTS_OF",
+    "DELETE_DELIVERIES",
+    "DELETE_ENDPOINT",
+    "DELETE_EVENTS",
+    "DELETE_EXPIRED_IDEMPOTENCY_KEYS",
+    "DELETE_IDEMPOTENCY_KEY",
+    "DELIVERY_BY_ID",
+    "DELIVERY_STATES",
+    "DUE_PENDING",
+    "EARLIEST_PENDING",
+    "ENABLED_ENDPOINTS",
+    "ENDPOINTS_BY_IDS",
+    "ENDPOINT_BY_ID",
+    "ENDPOINT_COUNTS",
+    "EVENT_BY_ID",
+    "EVENT_DELIVERIES",
+    "FAIL_ENDPOINT_DELIVERIES",
+    "FINISHED_DELIVERIES_BEFORE",
+    "IDEMPOTENCY_KEYS",
+    "INSERT_DELIVERY",
+    "INSERT_ENDPOINT",
+    "INSERT_EVENT",
+    "INSERT_IDEMPOTENCY_KEY",
+    "MARK_SENDING",
+    "OLDEST_DUE",
+    "OLDEST_OF_STATUS",
+    "ORPHAN_EVENTS_BEFORE",
+    "RELEASE",
+    "REQUEUE_DELIVERY",
+    "SENDING_OF_ENDPOINT",
+    "SET_DELIVERY_OUTCOME",
+    "SET_ENDPOINT_HEALTH",
+    "SET_ENDPOINT_TOKENS",
+    "insert_attempt_ignoring_duplicates",
+    "list_deliveries",
+    "list_endpoints",
+    "replay",
+    "update_endpoint",
+]
+
+UNFINISHED = ("pending", "sending")
+FINISHED = ("succeeded", "failed")
+
+# -- endpoints ---------------------------------------------------------------------------------
+INSERT_ENDPOINT: Insert = insert(endpoints)
+ENDPOINT_BY_ID = select(endpoints).where(endpoints.c.id == bindparam("id"))
+ENABLED_ENDPOINTS = select(endpoints).where(endpoints.c.enabled == true()).order_by(endpoints.c.id)
+ENDPOINTS_BY_IDS = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+DELETE_ENDPOINT: Delete = delete(endpoints).where(endpoints.c.id == bindparam("id"))
+#: :id, :enabled, :disabled_reason, :consecutive_failures, :failing_since, :last_success_at,
+#: :circuit_open_until (executemany from record()).
+SET_ENDPOINT_HEALTH: Update = (
+    update(endpoints)
+    .where(endpoints.c.id == bindparam("b_id"))
+    .values(
+        enabled=bindparam("b_enabled"),
+        disabled_reason=bindparam("b_disabled_reason"),
+        consecutive_failures=bindparam("b_consecutive_failures"),
+        failing_since=bindparam("b_failing_since"),
+        last_success_at=bindparam("b_last_success_at"),
+        circuit_open_until=bindparam("b_circuit_open_until"),
+    )
+)
+SET_ENDPOINT_TOKENS: Update = (
+    update(endpoints)
+    .where(endpoints.c.id == bindparam("b_id"))
+    .values(rate_tokens=bindparam("b_tokens"), rate_updated_at=bindparam("b_at"))
+)
+ENDPOINT_COUNTS = select(
+    func.count(),
+    func.coalesce(func.sum(case((endpoints.c.enabled == true(), 0), else_=1)), 0),
+    func.coalesce(
+        func.sum(case((endpoints.c.circuit_open_until > bindparam("now"), 1), else_=0)), 0
+    ),
+)
+
+
+def list_endpoints(after: str | None, limit: int) -> Select[Any]:
+    """Endpoints ordered by id, after ``after``."""
+    stmt = select(endpoints).order_by(endpoints.c.id).limit(limit)
+    if after is not None:
+        stmt = stmt.where(endpoints.c.id > after)
+    return stmt
+
+
+def update_endpoint(endpoint_id: str, values: dict[str, object]) -> Update:
+    """Set ``values`` on one endpoint."""
+    return update(endpoints).where(endpoints.c.id == endpoint_id).values(**values)
+
+
+# -- events and publishing ---------------------------------------------------------------------
+INSERT_EVENT: Insert = insert(events)
+INSERT_DELIVERY: Insert = insert(deliveries)
+INSERT_IDEMPOTENCY_KEY: Insert = insert(idempotency_keys)
+DELETE_IDEMPOTENCY_KEY: Delete = delete(idempotency_keys).where(
+    idempotency_keys.c.key == bindparam("key")
+)
+IDEMPOTENCY_KEYS = select(
+    idempotency_keys.c.key, idempotency_keys.c.event_id, idempotency_keys.c.created_at
+).where(idempotency_keys.c.key.in_(bindparam("keys", expanding=True)))
+#: Reserve :n numbers of publish order; returns the last one reserved.
+BUMP_PUBLISH_SEQUENCE: Update = (
+    update(sequences)
+    .where(sequences.c.name == PUBLISH_SEQUENCE)
+    .values(value=sequences.c.value + bindparam("n"))
+    .returning(sequences.c.value)
+)
+COUNT_EVENT_DELIVERIES = select(func.count()).where(deliveries.c.event_id == bindparam("event_id"))
+EVENT_BY_ID = select(events).where(events.c.id == bindparam("id"))
+EVENT_DELIVERIES = (
+    select(deliveries)
+    .where(deliveries.c.event_id == bindparam("event_id"))
+    .order_by(deliveries.c.id)
+)
+ATTEMPTS_OF = (
+    select(attempts)
+    .where(attempts.c.delivery_id.in_(bindparam("ids", expanding=True)))
+    .order_by(attempts.c.delivery_id, attempts.c.number)
+)
+
+# -- claiming ----------------------------------------------------------------------------------
+#: The rows of :endpoint_id that are ``sending`` (in flight, or with an expired lease).
+SENDING_OF_ENDPOINT = select(
+    deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
+).where(deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "sending")
+#: Pending and due rows of :endpoint_id, earliest first: a range scan of
+#: (endpoint_id, status, next_attempt_at). Bind :now, :limit, :offset.
+DUE_PENDING = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.endpoint_id == bindparam("endpoint_id"),
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+)
+#: The earliest next_attempt_at of :endpoint_id's pending rows.
+EARLIEST_PENDING = select(func.min(deliveries.c.next_attempt_at)).where(
+    deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "pending"
+)
+#: The oldest (publish order) row of :endpoint_id with :status: (id, next_attempt_at, seq).
+OLDEST_OF_STATUS = (
+    select(deliveries.c.id, deliveries.c.next_attempt_at, deliveries.c.publish_seq)
+    .where(
+        deliveries.c.endpoint_id == bindparam("endpoint_id"),
+        deliveries.c.status == bindparam("status"),
+    )
+    .order_by(deliveries.c.publish_seq)
+    .limit(1)
+)
+MARK_SENDING: Update = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        status="sending",
+        lease_until=bindparam("b_lease_until"),
+        leased_by=bindparam("worker_id"),
+        updated_at=bindparam("now"),
+    )
+)
+CLAIMED_ROWS = (
+    select(
+        deliveries.c.id,
+        deliveries.c.event_id,
+        deliveries.c.endpoint_id,
+        deliveries.c.event_type,
+        deliveries.c.attempts,
+        events.c.body,
+        events.c.created_at,
+    )
+    .join(events, events.c.id == deliveries.c.event_id)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+)
+
+# -- recording ---------------------------------------------------------------------------------
+DELIVERY_STATES = select(deliveries.c.id, deliveries.c.status).where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True))
+)
+#: Executemany: :b_id, :b_status, :b_number, :b_next_attempt_at, :b_status_code, :b_error,
+#: :b_now. Only a delivery still ``sending`` moves (a late duplicate outcome changes nothing).
+SET_DELIVERY_OUTCOME: Update = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.status == "sending")
+    .values(
+        status=bindparam("b_status"),
+        attempts=case(
+            (deliveries.c.attempts < bindparam("b_number"), bindparam("b_number")),
+            else_=deliveries.c.attempts,
+        ),
+        next_attempt_at=bindparam("b_next_attempt_at"),
+        lease_until=None,
+        leased_by=None,
+        last_status_code=bindparam("b_status_code"),
+        last_error=bindparam("b_error"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
+def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
+    """Insert attempts; one already recorded under its (delivery, number) is kept (an expired
+    lease can make two workers report the same attempt)."""
+    if dialect_name == "postgresql":
+        return postgresql.insert(attempts).on_conflict_do_nothing()
+    return sqlite.insert(attempts).on_conflict_do_nothing()
+
+
+RELEASE: Update = (
+    update(deliveries)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.status == "sending")
+    .values(status="pending", lease_until=None, leased_by=None, updated_at=bindparam("now"))
+)
+
+# -- operating ---------------------------------------------------------------------------------
+DELIVERY_BY_ID = select(deliveries).where(deliveries.c.id == bindparam("id"))
+FAIL_ENDPOINT_DELIVERIES: Update = (
+    update(deliveries)
+    .where(
+        deliveries.c.endpoint_id == bindparam("b_endpoint_id"),
+        deliveries.c.status.in_(UNFINISHED),
+    )
+    .values(
+        status="failed",
+        next_attempt_at=None,
+        lease_until=None,
+        leased_by=None,
+        last_error="endpoint deleted",
+        updated_at=bindparam("now"),
+    )
+)
+REQUEUE_DELIVERY: Update = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("b_id"))
+    .values(
+        status="pending",
+        next_attempt_at=bindparam("now"),
+        lease_until=None,
+        leased_by=None,
+        updated_at=bindparam("now"),
+    )
+)
+COUNT_BY_STATUS = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+#: The earliest next_attempt_at among due pending rows of enabled endpoints.
+OLDEST_DUE = select(func.min(deliveries.c.next_attempt_at)).where(
+    deliveries.c.status == "pending",
+    deliveries.c.next_attempt_at <= bindparam("now"),
+    deliveries.c.endpoint_id.in_(select(endpoints.c.id).where(endpoints.c.enabled == true())),
+)
+
+
+def list_deliveries(
+    *,
+    endpoint_id: str | None,
+    status: str | None,
+    event_type: str | None,
+    since: float | None,
+    until: float | None,
+    after: str | None,
+    limit: int,
+) -> Select[Any]:
+    """Deliveries newest first (by id) matching every filter given."""
+    stmt = select(deliveries).order_by(deliveries.c.id.desc()).limit(limit)
+    if endpoint_id is not None:
+        stmt = stmt.where(deliveries.c.endpoint_id == endpoint_id)
+    if status is not None:
+        stmt = stmt.where(deliveries.c.status == status)
+    if event_type is not None:
+        stmt = stmt.where(deliveries.c.event_type == event_type)
+    if since is not None:
+        stmt = stmt.where(deliveries.c.created_at >= since)
+    if until is not None:
+        stmt = stmt.where(deliveries.c.created_at < until)
+    if after is not None:
+        stmt = stmt.where(deliveries.c.id < after)
+    return stmt
+
+
+def replay(endpoint_id: str, since: float | None, statuses: tuple[str, ...], now: float) -> Update:
+    """Requeue (due ``now``) the endpoint's finished deliveries with one of ``statuses``."""
+    cond = and_(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status.in_(statuses))
+    if since is not None:
+        cond = and_(cond, deliveries.c.created_at >= since)
+    return (
+        update(deliveries)
+        .where(cond)
+        .values(
+            status="pending", next_attempt_at=now, lease_until=None, leased_by=None, updated_at=now
+        )
+    )
+
+
+# -- pruning -----------------------------------------------------------------------------------
+FINISHED_DELIVERIES_BEFORE = (
+    select(deliveries.c.id)
+    .where(deliveries.c.status.in_(FINISHED), deliveries.c.created_at < bindparam("before"))
+    .limit(bindparam("limit"))
+)
+DELETE_ATTEMPTS_OF: Delete = delete(attempts).where(
+    attempts.c.delivery_id.in_(bindparam("ids", expanding=True))
+)
+DELETE_DELIVERIES: Delete = delete(deliveries).where(
+    deliveries.c.id.in_(bindparam("ids", expanding=True))
+)
+ORPHAN_EVENTS_BEFORE = (
+    select(events.c.id)
+    .where(
+        events.c.created_at < bindparam("before"),
+        ~exists().where(deliveries.c.event_id == events.c.id),
+    )
+    .limit(bindparam("limit"))
+)
+DELETE_EVENTS: Delete = delete(events).where(events.c.id.in_(bindparam("ids", expanding=True)))
+DELETE_EXPIRED_IDEMPOTENCY_KEYS: Delete = delete(idempotency_keys).where(
+    idempotency_keys.c.created_at < bindparam("before")
+)
