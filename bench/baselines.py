@@ -1,0 +1,97 @@
+"""The two yardsticks, measured in the same run as scanhook, against the same receiver.
+
+* ``naive``: the seed's system, ``requests.post(url, data=body, headers=…)`` per notification,
+  one after the other, no Session (so a new TCP connection each time), no storage.
+* ``ceiling``: aiohttp, one ``ClientSession`` with keep-alive, ``concurrency`` requests in flight,
+  the same bodies and headers, no storage, no signing: what the HTTP layer alone can do here.
+
+Both time from the first request to the last response, and check that the receiver got every
+request exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import requests
+
+from receiver import Receiver
+from workload import Workload
+
+__all__ = ["BaselineResult", "ceiling", "naive"]
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    name: str
+    count: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+
+def _check(receiver: Receiver, count: int, name: str) -> None:
+    stats = receiver.stats()[0]
+    if stats["unique"] != count:
+        raise RuntimeError(f"{name}: the receiver got {stats['unique']} of {count} notifications")
+
+
+def naive(receiver: Receiver, work: Workload, count: int, timeout: float = 120.0) -> BaselineResult:
+    """``requests.post`` per notification, sequentially, for the first ``count`` ones."""
+    receiver.reset()
+    url = receiver.url(0)
+    started = time.perf_counter()
+    deadline = started + timeout
+    for index in range(count):
+        response = requests.post(
+            url, data=work.bodies[index], headers=work.headers[index], timeout=5
+        )
+        if response.status_code != 200:
+            raise RuntimeError(f"naive: HTTP {response.status_code} for request {index}")
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"naive: not done after {timeout} s")
+    seconds = time.perf_counter() - started
+    _check(receiver, count, "naive")
+    return BaselineResult("naive", count, seconds)
+
+
+async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> float:
+    connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
+    next_index = 0
+
+    async def worker(session: aiohttp.ClientSession) -> None:
+        nonlocal next_index
+        while next_index < count:
+            index = next_index
+            next_index += 1
+            async with session.post(
+                url, data=work.bodies[index], headers=work.headers[index]
+            ) as response:
+                await response.read()
+                if response.status != 200:
+                    raise RuntimeError(f"ceiling: HTTP {response.status} for request {index}")
+
+    async with aiohttp.ClientSession(connector=connector) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(session) for _ in range(concurrency)))
+        return time.perf_counter() - started
+
+
+def ceiling(
+    receiver: Receiver, work: Workload, count: int, concurrency: int, timeout: float = 120.0
+) -> BaselineResult:
+    """aiohttp with one session and ``concurrency`` requests in flight."""
+    receiver.reset()
+
+    async def bounded() -> float:
+        async with asyncio.timeout(timeout):
+            return await _ceiling(receiver.url(0), work, count, concurrency)
+
+    seconds = asyncio.run(bounded())
+    _check(receiver, count, "ceiling")
+    return BaselineResult("ceiling", count, seconds)
