@@ -1,7 +1,7 @@
 """Leads: how long before an occurrence its ``scheduled_scan`` notice is sent.
 
 A lead is a duration in the grammar of the retry schedule (contract §4), read by
-:func:`scanhook.delivery.retry.parse_duration`: a number and a unit (``ms``, ``s``, ``m``, ``h``,
+:func:`scanhook.durations.parse_duration`: a number and a unit (``ms``, ``s``, ``m``, ``h``,
 ``d``) or several (``1h30m``), e.g. ``"24h"``, ``"1h"``, ``"15m"``, ``"0s"`` (announce at the
 start); a bare number is seconds. A lead must also be a whole number of seconds and at most
 :data:`MAX_LEAD`.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from scanhook.delivery.retry import parse_duration
+from scanhook.durations import parse_duration
 
 __all__ = ["MAX_LEAD", "Lead", "parse_lead"]
 
