@@ -1,0 +1,263 @@
+"""The delivery worker: claim due deliveries in batches, send them concurrently, record the
+attempts in batches, schedule retries.
+
+One loop claims (``Store.claim`` enforces per-endpoint limits, circuits, rate limits and order in
+the database), one task per claimed delivery sends it, and one flusher writes the outcomes with
+``Store.record`` every few milliseconds. A delivery's slot is free again once its outcome is
+recorded, which wakes the claim loop; a publish in the same process wakes it too, and a poll
+every ``poll_interval`` covers publishes from other processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+
+import structlog
+
+from scanhook.delivery.http import HttpClient, HttpResult
+from scanhook.delivery.request import active_secrets, build_headers
+from scanhook.delivery.retry import RetryPolicy
+from scanhook.errors import ScanhookError
+from scanhook.store.base import Store
+from scanhook.store.ids import new_id
+from scanhook.store.records import AttemptOutcome, ClaimedDelivery
+
+__all__ = ["Worker"]
+
+log = structlog.get_logger("scanhook.worker")
+
+RESPONSE_BODY_LIMIT = 4096
+_RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+class Worker:
+    """Delivers what the store says is due, until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: HttpClient,
+        retry: RetryPolicy,
+        *,
+        user_agent: str,
+        request_timeout: float = 15.0,
+        lease: float = 60.0,
+        claim_batch: int = 500,
+        max_concurrency: int = 1000,
+        poll_interval: float = 1.0,
+        ack_delay: float = 0.005,
+        ack_batch: int = 1000,
+        clock: Callable[[], float] = time.time,
+        worker_id: str | None = None,
+        on_recorded: Callable[[Sequence[AttemptOutcome]], None] | None = None,
+    ) -> None:
+        self.id = worker_id or new_id("wrk")
+        self._store = store
+        self._client = client
+        self._retry = retry
+        self._user_agent = user_agent
+        self._request_timeout = request_timeout
+        self._lease = lease
+        self._claim_batch = claim_batch
+        self._max_concurrency = max_concurrency
+        self._poll_interval = poll_interval
+        self._ack_delay = ack_delay
+        self._ack_batch = ack_batch
+        self._clock = clock
+        self._on_recorded = on_recorded
+        self._wake = asyncio.Event()
+        self._ack_ready = asyncio.Event()
+        self._acks: list[AttemptOutcome] = []
+        # Claimed and not yet recorded: delivery id -> its sending task.
+        self._inflight: dict[str, asyncio.Task[None]] = {}
+
+    # -- control ----------------------------------------------------------------------------------
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a publish in this process)."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    async def run(self, stop: asyncio.Event, grace: float = 10.0) -> None:
+        """Deliver until ``stop`` is set; then let attempts in flight finish for up to ``grace``
+        seconds, record them, and give the rest back to the store."""
+        flusher = asyncio.create_task(self._flush_loop(), name=f"{self.id}-flusher")
+        stopper = asyncio.create_task(self._relay_stop(stop))
+        try:
+            await self._claim_loop(stop)
+        finally:
+            stopper.cancel()
+            await self._drain(grace)
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self._flush_all()
+
+    async def _relay_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wake.set()
+
+    # -- claiming ---------------------------------------------------------------------------------
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
+        backoff = 0.0
+        while not stop.is_set():
+            free = self._max_concurrency - len(self._inflight)
+            claimed: list[ClaimedDelivery] = []
+            limit = min(self._claim_batch, free)
+            self._wake.clear()
+            if limit > 0:
+                try:
+                    claimed = await self._store.claim(self.id, self._clock(), self._lease, limit)
+                    backoff = 0.0
+                except ScanhookError as exc:
+                    backoff = min(max(backoff * 2, 0.1), 5.0)
+                    log.warning("claim failed; retrying", error=str(exc), retry_in=backoff)
+                    await self._sleep(stop, backoff)
+                    continue
+                for delivery in claimed:
+                    self._inflight[delivery.id] = asyncio.create_task(self._attempt(delivery))
+                if len(claimed) == limit:
+                    continue  # there may be more due right now
+            await self._sleep(stop, await self._idle_time())
+
+    async def _idle_time(self) -> float:
+        try:
+            due = await self._store.next_due_at()
+        except ScanhookError:
+            return self._poll_interval
+        if due is None:
+            return self._poll_interval
+        wait = due - self._clock()
+        # A due time in the past means what is due is held (endpoint full, circuit, order):
+        # a recorded outcome or a publish wakes us; the poll covers the rest.
+        return self._poll_interval if wait <= 0 else min(self._poll_interval, wait)
+
+    async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        if stop.is_set() or self._wake.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+
+    # -- one attempt ------------------------------------------------------------------------------
+    async def _attempt(self, delivery: ClaimedDelivery) -> None:
+        endpoint = delivery.endpoint
+        started = self._clock()
+        headers = build_headers(
+            msg_id=delivery.id,
+            timestamp=int(started),
+            body=delivery.body,
+            event_type=delivery.event_type,
+            attempt=delivery.attempt,
+            secrets=active_secrets(endpoint, started),
+            legacy_headers=endpoint.legacy_headers,
+            extra=endpoint.headers,
+            user_agent=self._user_agent,
+        )
+        timeout = endpoint.timeout or self._request_timeout
+        timeout = max(0.1, min(timeout, self._lease * 0.8))
+        try:
+            result = await self._client.send(endpoint.url, headers, delivery.body, timeout)
+        except Exception as exc:  # a bug must not strand the delivery: record it as a failure
+            log.exception("attempt failed unexpectedly", delivery_id=delivery.id)
+            elapsed = (self._clock() - started) * 1000.0
+            result = HttpResult(
+                status_code=None,
+                body=b"",
+                duration_ms=elapsed,
+                error_kind="other",
+                error=f"internal error: {type(exc).__name__}: {exc}",
+                retry_after=None,
+            )
+        self._acks.append(self._decide(delivery, started, result))
+        if len(self._acks) >= self._ack_batch or not self._ack_ready.is_set():
+            self._ack_ready.set()
+
+    def _decide(
+        self, delivery: ClaimedDelivery, started: float, result: HttpResult
+    ) -> AttemptOutcome:
+        body = result.body[:RESPONSE_BODY_LIMIT].decode("utf-8", "replace") if result.body else None
+        common = {
+            "delivery_id": delivery.id,
+            "endpoint_id": delivery.endpoint.id,
+            "number": delivery.attempt,
+            "started_at": started,
+            "duration_ms": result.duration_ms,
+            "status_code": result.status_code,
+            "response_body": body,
+        }
+        if result.succeeded:
+            return AttemptOutcome(succeeded=True, **common)  # type: ignore[arg-type]
+        retry_after = result.retry_after if result.status_code in _RETRY_AFTER_STATUSES else None
+        delay = self._retry.delay_after(delivery.attempt, retry_after)
+        finished = started + result.duration_ms / 1000.0
+        return AttemptOutcome(
+            succeeded=False,
+            error_kind=result.error_kind or "other",
+            error=result.error,
+            next_attempt_at=None if delay is None else finished + delay,
+            disable_reason=(
+                "the receiver answered 410 Gone: it asked to stop receiving"
+                if result.status_code == 410
+                else None
+            ),
+            **common,  # type: ignore[arg-type]
+        )
+
+    # -- recording --------------------------------------------------------------------------------
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._ack_ready.wait()
+            if len(self._acks) < self._ack_batch:
+                await asyncio.sleep(self._ack_delay)
+            self._ack_ready.clear()
+            await self._flush_once()
+
+    async def _flush_once(self) -> bool:
+        batch, self._acks = self._acks, []
+        if not batch:
+            return True
+        try:
+            await self._store.record(batch)
+        except ScanhookError as exc:
+            # Keep the outcomes and try again; if this process dies first, the leases expire
+            # and the deliveries are sent again (at least once).
+            log.warning("recording attempts failed; retrying", error=str(exc), count=len(batch))
+            self._acks[:0] = batch
+            await asyncio.sleep(0.5)
+            self._ack_ready.set()
+            return False
+        for outcome in batch:
+            self._inflight.pop(outcome.delivery_id, None)
+        if self._on_recorded is not None:
+            self._on_recorded(batch)
+        self._wake.set()
+        return True
+
+    async def _flush_all(self, attempts: int = 5) -> None:
+        for _ in range(attempts):
+            if await self._flush_once() and not self._acks:
+                return
+
+    async def _drain(self, grace: float) -> None:
+        tasks = [task for task in self._inflight.values() if not task.done()]
+        if tasks:
+            log.info("waiting for attempts in flight", count=len(tasks), grace=grace)
+            _, pending = await asyncio.wait(tasks, timeout=grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
+        await self._flush_all()
+        recorded = {outcome.delivery_id for outcome in self._acks}
+        unfinished = [d for d in self._inflight if d not in recorded]
+        if unfinished:
+            with contextlib.suppress(ScanhookError):
+                await self._store.release(unfinished)
+            log.info("released unfinished deliveries", count=len(unfinished))
+        self._inflight.clear()

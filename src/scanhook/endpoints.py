@@ -1,0 +1,156 @@
+"""What a user may set on an endpoint, validated in one place for the API, the CLI and the Hub."""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from scanhook.notifications import EVENT_TYPES
+
+__all__ = ["RESERVED_HEADERS", "EndpointOptions", "EndpointPatch", "check_event_types"]
+
+#: Headers scanhook sets itself; an endpoint's extra headers cannot replace them.
+RESERVED_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "accept",
+        "user-agent",
+        "host",
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+        "scanhook-event-type",
+        "scanhook-attempt",
+        "content_type",
+        "content_length",
+        "transfer-encoding",
+        "connection",
+    }
+)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
+
+
+def check_event_types(values: list[str]) -> list[str]:
+    """Each entry is an event type or a glob that matches at least one (``ticket.*``, ``*``)."""
+    if not values:
+        raise ValueError("give at least one event type, or '*' for all")
+    for value in values:
+        if not any(fnmatch.fnmatchcase(t, value) for t in EVENT_TYPES):
+            raise ValueError(
+                f"{value!r} matches no event type; the event types are "
+                + ", ".join(EVENT_TYPES)
+                + " (globs like 'ticket.*' work)"
+            )
+    return values
+
+
+def _check_endpoint_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"{value!r} is not an absolute http(s) URL")
+    if parts.username or parts.password:
+        raise ValueError("put credentials in 'auth' or 'headers', not in the URL")
+    if any(c.isspace() for c in value):
+        raise ValueError("a URL cannot contain white space")
+    return value
+
+
+def _check_headers(value: dict[str, str]) -> dict[str, str]:
+    for name, header_value in value.items():
+        if not _HEADER_NAME.match(name):
+            raise ValueError(f"{name!r} is not a valid header name")
+        if name.lower() in RESERVED_HEADERS:
+            raise ValueError(f"{name!r} is set by scanhook and cannot be replaced")
+        if "\r" in header_value or "\n" in header_value:
+            raise ValueError(f"the value of {name!r} contains a line break")
+    return value
+
+
+class EndpointOptions(BaseModel):
+    """An endpoint as a user creates it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: Annotated[str, Field(max_length=2048, description="Where to POST, http(s)://…")]
+    event_types: list[str] = Field(
+        default_factory=lambda: ["*"], description="Event types or globs such as 'ticket.*'."
+    )
+    secret: str | None = Field(None, description="whsec_<base64>; generated when omitted.")
+    description: str = Field("", max_length=1000)
+    headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    legacy_headers: bool = Field(
+        False, description="Also send Content_Type and Content_Length as the seed shows them."
+    )
+    timeout: float | None = Field(None, gt=0, le=300, description="Seconds for one attempt.")
+    max_in_flight: int = Field(10, ge=1, le=1000, description="Attempts in flight at once.")
+    rate_limit: float | None = Field(None, gt=0, le=10000, description="Requests per second.")
+    ordered: bool = Field(False, description="Deliver one at a time, in event order.")
+    format: str = Field("raw", description="Destination format; 'raw' is contract §2.")
+    format_options: dict[str, Any] = Field(default_factory=dict)
+    filter: str | None = Field(None, max_length=2000, description="Filter expression.")
+    auth: dict[str, Any] | None = Field(None, description="Endpoint authentication.")
+    enabled: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _check_endpoint_url(value)
+
+    @field_validator("event_types")
+    @classmethod
+    def _event_types(cls, value: list[str]) -> list[str]:
+        return check_event_types(value)
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        if value is not None and not _SECRET.match(value):
+            raise ValueError("a secret looks like 'whsec_' followed by base64 (at least 16 chars)")
+        return value
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str]) -> dict[str, str]:
+        return _check_headers(value)
+
+
+class EndpointPatch(BaseModel):
+    """The fields a user may change; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    url: str | None = None
+    event_types: list[str] | None = None
+    description: str | None = Field(None, max_length=1000)
+    headers: dict[str, str] | None = None
+    legacy_headers: bool | None = None
+    timeout: float | None = Field(None, gt=0, le=300)
+    max_in_flight: int | None = Field(None, ge=1, le=1000)
+    rate_limit: float | None = Field(None, gt=0, le=10000)
+    ordered: bool | None = None
+    format: str | None = None
+    format_options: dict[str, Any] | None = None
+    filter: str | None = Field(None, max_length=2000)
+    auth: dict[str, Any] | None = None
+    enabled: bool | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _check_endpoint_url(value)
+
+    @field_validator("event_types")
+    @classmethod
+    def _event_types(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else check_event_types(value)
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return None if value is None else _check_headers(value)

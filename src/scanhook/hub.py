@@ -1,0 +1,310 @@
+"""The one place that wires scanhook together: settings → store, HTTP client, retry policy,
+worker and background jobs. The API, the CLI and embedding programs all go through a Hub.
+
+Embedding example::
+
+    hub = scanhook.Hub.open("sqlite:///scanhook.db")
+    endpoint = await hub.add_endpoint("https://tracker.example.com/hooks", event_types=["ticket.*"])
+    await hub.publish({"ticket": {...}})
+    async with hub.run_workers():
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import threading
+import time
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from typing import Any, TypeVar
+
+import structlog
+from pydantic import ValidationError
+
+from scanhook import __version__
+from scanhook.config import Settings, load_settings
+from scanhook.delivery.http import HttpClient
+from scanhook.delivery.retry import RetryPolicy
+from scanhook.delivery.signing import generate_secret
+from scanhook.delivery.ssrf import NetworkPolicy
+from scanhook.delivery.worker import Worker
+from scanhook.endpoints import EndpointOptions, EndpointPatch
+from scanhook.errors import InvalidRequest, ScanhookError
+from scanhook.notifications import Notification, encode, parse
+from scanhook.store import Store, open_store
+from scanhook.store.ids import new_id
+from scanhook.store.records import (
+    Endpoint,
+    EndpointSecret,
+    NewEvent,
+    PublishResult,
+    StorePolicy,
+)
+
+__all__ = ["Hub", "NotificationInput"]
+
+log = structlog.get_logger("scanhook.hub")
+T = TypeVar("T")
+
+#: What ``publish`` accepts: a model, a decoded ``{"finished_scan": {…}}`` object, or its JSON.
+NotificationInput = Notification | Mapping[str, Any] | bytes | str
+
+PRUNE_EVERY = 3600.0
+
+
+def _request_error(exc: ValidationError) -> InvalidRequest:
+    """The first field and every problem of a validation error, as one InvalidRequest."""
+    errors = exc.errors(include_url=False)
+    parts = []
+    for error in errors:
+        where = ".".join(str(p) for p in error["loc"]) or "(body)"
+        parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
+    field = ".".join(str(p) for p in errors[0]["loc"]) or None
+    return InvalidRequest("; ".join(parts), field=field)
+
+
+class Hub:
+    """scanhook in one object: publishing, endpoints, and the workers."""
+
+    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+        self.settings = settings
+        self.store = store or open_store(
+            settings.database_url,
+            StorePolicy(
+                circuit_threshold=settings.circuit_threshold,
+                disable_after=settings.seconds("disable_after"),
+            ),
+        )
+        self.tz = settings.display_tz
+        self.user_agent = f"scanhook/{__version__}"
+        self._ready = False
+        self._ready_lock: asyncio.Lock | None = None
+        self._workers: list[Worker] = []
+        self._sync_loop: asyncio.AbstractEventLoop | None = None
+
+    @classmethod
+    def open(cls, database_url: str | None = None, **settings: Any) -> Hub:
+        """A Hub on ``database_url`` (default: the configured one); other keyword arguments
+        override settings, e.g. ``allow_private_networks=True``."""
+        if database_url is not None:
+            settings["database_url"] = database_url
+        return cls(load_settings(**settings))
+
+    async def start(self) -> None:
+        """Bring the database to the current schema (done once, on first use)."""
+        if self._ready:
+            return
+        if self._ready_lock is None:
+            self._ready_lock = asyncio.Lock()
+        async with self._ready_lock:
+            if not self._ready:
+                await self.store.upgrade()
+                self._ready = True
+
+    async def close(self) -> None:
+        await self.store.close()
+        if self._sync_loop is not None:
+            self._sync_loop.call_soon_threadsafe(self._sync_loop.stop)
+            self._sync_loop = None
+
+    async def __aenter__(self) -> Hub:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # -- publishing -------------------------------------------------------------------------------
+    def to_notification(self, data: NotificationInput) -> Notification:
+        """Validate ``data``; raise InvalidNotification naming each bad field."""
+        if isinstance(data, Mapping | bytes | str):
+            return parse(data, self.tz)
+        return data
+
+    def _new_event(self, data: NotificationInput, idempotency_key: str | None) -> NewEvent:
+        notification = self.to_notification(data)
+        return NewEvent(
+            id=new_id("evt"),
+            type=notification.event_type,
+            body=encode(notification, self.tz),
+            notification=notification,
+            created_at=time.time(),
+            idempotency_key=idempotency_key,
+        )
+
+    async def publish(
+        self, data: NotificationInput, *, idempotency_key: str | None = None
+    ) -> PublishResult:
+        """Validate and store one notification with its deliveries; durable when it returns."""
+        (result,) = await self.publish_batch([data], idempotency_keys=[idempotency_key])
+        return result
+
+    async def publish_batch(
+        self,
+        items: Sequence[NotificationInput],
+        *,
+        idempotency_keys: Sequence[str | None] | None = None,
+    ) -> list[PublishResult]:
+        """Validate all, then store all in one transaction (nothing is stored if one is bad)."""
+        keys = list(idempotency_keys) if idempotency_keys is not None else [None] * len(items)
+        events = [self._new_event(item, key) for item, key in zip(items, keys, strict=True)]
+        await self.start()
+        results = await self.store.publish(events)
+        for worker in self._workers:
+            worker.wake()
+        return results
+
+    def publish_sync(
+        self, data: NotificationInput, *, idempotency_key: str | None = None
+    ) -> PublishResult:
+        """``publish`` for synchronous programs (runs on a private event loop thread)."""
+        return self._run_sync(self.publish(data, idempotency_key=idempotency_key))
+
+    def _run_sync(self, coro: Coroutine[Any, Any, T]) -> T:
+        if self._sync_loop is None:
+            loop = asyncio.new_event_loop()
+            threading.Thread(target=loop.run_forever, name="scanhook-sync", daemon=True).start()
+            self._sync_loop = loop
+        return asyncio.run_coroutine_threadsafe(coro, self._sync_loop).result()
+
+    # -- endpoints --------------------------------------------------------------------------------
+    async def add_endpoint(self, url: str, **options: Any) -> Endpoint:
+        """Create an endpoint; see :class:`scanhook.endpoints.EndpointOptions` for options."""
+        try:
+            spec = EndpointOptions.model_validate({"url": url, **options})
+        except ValidationError as exc:
+            raise _request_error(exc) from None
+        now = time.time()
+        endpoint = Endpoint(
+            id=new_id("ep"),
+            url=spec.url,
+            description=spec.description,
+            event_types=tuple(spec.event_types),
+            secrets=(EndpointSecret(spec.secret or generate_secret()),),
+            enabled=spec.enabled,
+            headers=dict(spec.headers),
+            legacy_headers=spec.legacy_headers,
+            timeout=spec.timeout,
+            max_in_flight=spec.max_in_flight,
+            rate_limit=spec.rate_limit,
+            ordered=spec.ordered,
+            format=spec.format,
+            format_options=dict(spec.format_options),
+            filter=spec.filter,
+            auth=spec.auth,
+            created_at=now,
+            updated_at=now,
+        )
+        await self.start()
+        return await self.store.create_endpoint(endpoint)
+
+    async def update_endpoint(self, endpoint_id: str, **changes: Any) -> Endpoint:
+        try:
+            patch = EndpointPatch.model_validate(changes)
+        except ValidationError as exc:
+            raise _request_error(exc) from None
+        await self.start()
+        current = await self.store.get_endpoint(endpoint_id)
+        fields = patch.model_dump(exclude_unset=True)
+        enabled = fields.pop("enabled", None)
+        if "event_types" in fields:
+            fields["event_types"] = tuple(fields["event_types"])
+        updated = dataclasses.replace(current, **fields, updated_at=time.time())
+        endpoint = await self.store.update_endpoint(updated)
+        if enabled is not None and enabled != endpoint.enabled:
+            endpoint = await self.set_enabled(endpoint_id, enabled)
+        return endpoint
+
+    async def set_enabled(
+        self, endpoint_id: str, enabled: bool, reason: str | None = None
+    ) -> Endpoint:
+        await self.start()
+        endpoint = await self.store.set_endpoint_enabled(
+            endpoint_id, enabled, reason if not enabled else None
+        )
+        if enabled:
+            for worker in self._workers:
+                worker.wake()
+        return endpoint
+
+    async def rotate_secret(self, endpoint_id: str, new_secret: str | None = None) -> Endpoint:
+        """Make ``new_secret`` (or a generated one) current; the old one keeps signing beside it
+        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h)."""
+        if new_secret is not None:
+            try:
+                EndpointOptions.model_validate({"url": "https://x.invalid", "secret": new_secret})
+            except ValidationError as exc:
+                raise _request_error(exc) from None
+        await self.start()
+        now = time.time()
+        current = await self.store.get_endpoint(endpoint_id)
+        until = now + self.settings.seconds("secret_overlap")
+        kept = [
+            EndpointSecret(s.value, until if s.expires_at is None else s.expires_at)
+            for s in current.secrets
+            if s.expires_at is None or s.expires_at > now
+        ]
+        secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
+        return await self.store.set_endpoint_secrets(endpoint_id, secrets)
+
+    # -- running ----------------------------------------------------------------------------------
+    def network_policy(self) -> NetworkPolicy:
+        return NetworkPolicy(
+            allow_private=self.settings.allow_private_networks,
+            allowed_networks=self.settings.networks,
+        )
+
+    def new_worker(self, client: HttpClient, **overrides: Any) -> Worker:
+        s = self.settings
+        options: dict[str, Any] = {
+            "user_agent": self.user_agent,
+            "request_timeout": s.request_timeout,
+            "lease": s.seconds("lease"),
+            "claim_batch": s.claim_batch,
+            "max_concurrency": s.max_concurrency,
+            "poll_interval": s.seconds("poll_interval"),
+        }
+        options.update(overrides)
+        return Worker(self.store, client, RetryPolicy(s.retry_delays), **options)
+
+    async def run(self, stop: asyncio.Event, **worker_options: Any) -> None:
+        """Run a worker and the background jobs until ``stop`` is set, then drain gracefully."""
+        await self.start()
+        async with HttpClient(self.network_policy(), user_agent=self.user_agent) as client:
+            worker = self.new_worker(client, **worker_options)
+            self._workers.append(worker)
+            jobs = asyncio.create_task(self._background(stop))
+            try:
+                await worker.run(stop, grace=self.settings.seconds("shutdown_grace"))
+            finally:
+                self._workers.remove(worker)
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+
+    @contextlib.asynccontextmanager
+    async def run_workers(self, **worker_options: Any) -> AsyncIterator[None]:
+        """Deliver in the background while the ``async with`` body runs."""
+        stop = asyncio.Event()
+        task = asyncio.create_task(self.run(stop, **worker_options))
+        try:
+            await asyncio.sleep(0)
+            yield
+        finally:
+            stop.set()
+            await task
+
+    async def _background(self, stop: asyncio.Event) -> None:
+        retention = self.settings.seconds("retention")
+        while not stop.is_set():
+            try:
+                removed = await self.store.prune(time.time() - retention)
+                if removed:
+                    log.info("pruned old deliveries", count=removed)
+            except ScanhookError as exc:
+                log.warning("pruning failed", error=str(exc))
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(PRUNE_EVERY):
+                    await stop.wait()
