@@ -5,13 +5,21 @@ returns (or records a :class:`Skip`); the API calls :func:`validate_options` whe
 saved. Every format is a pure function; see ``docs/destinations.md``.
 """
 
-from scanhook.formats.base import FormatContext, FormattedRequest, Rendered, Skip, correlation_key
+from scanhook.formats.base import (
+    FormatContext,
+    FormattedRequest,
+    Rendered,
+    RenderError,
+    Skip,
+    correlation_key,
+)
 from scanhook.formats.registry import FORMATS, render, validate_options
 
 __all__ = [
     "FORMATS",
     "FormatContext",
     "FormattedRequest",
+    "RenderError",
     "Rendered",
     "Skip",
     "correlation_key",

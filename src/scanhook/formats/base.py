@@ -14,6 +14,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ConfigDict
 
+from scanhook.errors import ScanhookError
 from scanhook.notifications import FinishedScan, Notification, ScheduledScan, Severity, Ticket
 from scanhook.notifications.encoding import to_wire
 
@@ -21,6 +22,7 @@ __all__ = [
     "FormatContext",
     "FormattedRequest",
     "Options",
+    "RenderError",
     "Rendered",
     "Skip",
     "correlation_key",
@@ -89,6 +91,12 @@ class Skip:
 
 
 Rendered = FormattedRequest | Skip
+
+
+class RenderError(ScanhookError):
+    """The format could not render this notification (e.g. a user template exceeded its budget).
+
+    Retrying cannot help: the engine should fail the delivery at once with this message."""
 
 
 class Options(BaseModel):

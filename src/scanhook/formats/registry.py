@@ -18,6 +18,7 @@ from scanhook.formats import (
     slack,
     splunk,
     teams,
+    template,
 )
 from scanhook.formats.base import FormatContext, Options, Rendered
 from scanhook.notifications import Notification
@@ -30,6 +31,8 @@ class FormatSpec:
     name: str
     options: type[Options]
     render: Callable[[Notification, Any, FormatContext], Rendered]
+    #: A further check at save time (beyond the options model), raising ValueError.
+    check: Callable[[Any], None] | None = None
 
 
 FORMATS: dict[str, FormatSpec] = {
@@ -43,6 +46,7 @@ FORMATS: dict[str, FormatSpec] = {
         FormatSpec("jira", jira.JiraOptions, jira.render),
         FormatSpec("servicenow", servicenow.ServiceNowOptions, servicenow.render),
         FormatSpec("splunk", splunk.SplunkOptions, splunk.render),
+        FormatSpec("template", template.TemplateOptions, template.render, template.check_template),
     )
 }
 
@@ -72,8 +76,13 @@ def _message(spec: FormatSpec, exc: ValidationError) -> tuple[str, str]:
             text = f"unknown option of the {spec.name} format (allowed: {allowed})"
         else:
             text = error["msg"].removeprefix("Value error, ")
-            if "input" in error and error["type"] not in ("model_type", "dict_type"):
-                text = f"{text} (got {error['input']!r})"
+            shown = repr(error.get("input"))
+            if (
+                "input" in error
+                and error["type"] not in ("model_type", "dict_type")
+                and len(shown) <= 80
+            ):
+                text = f"{text} (got {shown})"
         problems.append(f"{where}: {text}")
     return first, "; ".join(problems)
 
@@ -96,6 +105,14 @@ def validate_options(format_name: str, options: Mapping[str, Any] | None) -> dic
     only the options that were given (defaults are not frozen into the stored endpoint).
     """
     model = load_options(format_name, options)
+    spec = FORMATS[format_name]
+    if spec.check is not None:
+        try:
+            spec.check(model)
+        except ValueError as exc:
+            raise InvalidRequest(
+                f"format_options.template: {exc}", field="format_options.template"
+            ) from None
     checked: dict[str, Any] = model.model_dump(mode="json", exclude_unset=True)
     return checked
 

@@ -10,6 +10,13 @@ from format_samples import check_golden, context, notification
 from scanhook.formats import render
 from scanhook.notifications import EVENT_TYPES
 
+TEMPLATE = (
+    '{"kind": {{ event_type | tojson }}, "id": {{ event_id | tojson }}, '
+    '"at": {{ event_time | tojson }}, '
+    '"what": {{ (ticket.vulnerability_name if ticket else notification.name) | tojson }}, '
+    '"fields": {{ notification | dictsort | map("first") | list | tojson }}}'
+)
+
 #: (case name, format, options, remote id of ticket.closed or None)
 CASES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("raw", "raw", {}, None),
@@ -28,6 +35,17 @@ CASES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("servicenow", "servicenow", {"assignment_group": "Security Operations"}, None),
     ("servicenow-known", "servicenow", {}, "9d385017c611228701d22104cc95c371"),
     ("splunk", "splunk", {"index": "security"}, None),
+    ("template", "template", {"template": TEMPLATE}, None),
+    (
+        "template-text",
+        "template",
+        {
+            "template": "{{ notification.name or ticket.asset_name }}: {{ event_type }}\n",
+            "content_type": "text/plain; charset=utf-8",
+            "path_suffix": "/hooks/sc",
+        },
+        None,
+    ),
 ]
 
 
