@@ -13,16 +13,26 @@ from scanhook.formats.base import (
     Skip,
     correlation_key,
 )
+from scanhook.formats.outcomes import (
+    Failure,
+    classify_failure,
+    describe_failure,
+    extract_remote_id,
+)
 from scanhook.formats.registry import FORMATS, render, validate_options
 
 __all__ = [
     "FORMATS",
+    "Failure",
     "FormatContext",
     "FormattedRequest",
     "RenderError",
     "Rendered",
     "Skip",
+    "classify_failure",
     "correlation_key",
+    "describe_failure",
+    "extract_remote_id",
     "render",
     "validate_options",
 ]
