@@ -1,6 +1,17 @@
-"""Fixtures shared by every test folder."""
+"""Fixtures shared by every test folder, and the network safety net.
+
+No test may connect anywhere but loopback. The SSRF tests use refused addresses; should the guard
+ever break, the connection attempt must still not leave the machine, so every socket connect of
+the event loop is checked here first and refused (an OSError, which the client reports as
+"connect" and the test then fails on) unless it goes to 127.0.0.0/8 or ::1.
+"""
 
 from __future__ import annotations
+
+import ipaddress
+import socket
+from asyncio import selector_events
+from typing import Any
 
 import pytest
 
@@ -17,3 +28,22 @@ SEED_FINISHED_SCAN = (
 def seed_finished_scan() -> bytes:
     """The seed's example finished_scan body, exactly as the seed document shows it."""
     return SEED_FINISHED_SCAN
+
+
+_original_sock_connect = selector_events.BaseSelectorEventLoop.sock_connect
+
+
+async def _loopback_only_sock_connect(
+    self: selector_events.BaseSelectorEventLoop, sock: socket.socket, address: Any
+) -> None:
+    host = str(address[0]).split("%", 1)[0]
+    if not ipaddress.ip_address(host).is_loopback:
+        raise PermissionError(f"test safety net: refusing to connect to {address!r}")
+    await _original_sock_connect(self, sock, address)
+
+
+@pytest.fixture(autouse=True)
+def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        selector_events.BaseSelectorEventLoop, "sock_connect", _loopback_only_sock_connect
+    )

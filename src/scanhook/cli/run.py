@@ -1,0 +1,91 @@
+"""``scanhook worker`` and ``scanhook db upgrade``: the engine on the configured database."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from typing import Annotated, Any
+
+import structlog
+import typer
+
+from scanhook.cli.output import err, out
+from scanhook.config import Settings, load_settings
+from scanhook.errors import ScanhookError
+from scanhook.hub import Hub
+from scanhook.logs import configure_logging
+
+__all__ = ["register"]
+
+log = structlog.get_logger("scanhook.cli")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="SCANHOOK_DATABASE_URL",
+        help="sqlite:///path or postgresql://… (default sqlite:///./scanhook.db).",
+        show_envvar=True,
+    ),
+]
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """The validated settings, or a clear message and exit code 2."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ScanhookError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(2) from None
+
+
+async def _run_worker(settings: Settings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    async with Hub(settings) as hub:
+        log.info("worker started", database=settings.database_url, pid=os.getpid())
+        await hub.run(stop)
+        log.info("worker stopped")
+
+
+def worker(database_url: DatabaseOption = None) -> None:
+    """Run delivery workers (and the background jobs) until SIGTERM or Ctrl-C.
+
+    On SIGTERM the worker stops claiming, lets attempts in flight finish within
+    SCANHOOK_SHUTDOWN_GRACE, gives the rest back to the database and exits 0.
+    """
+    settings = settings_or_exit(database_url=database_url)
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        asyncio.run(_run_worker(settings))
+    except ScanhookError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+
+
+db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade(database_url: DatabaseOption = None) -> None:
+    """Bring the database to the current schema (safe to run while others start)."""
+    settings = settings_or_exit(database_url=database_url)
+
+    async def upgrade() -> None:
+        async with Hub(settings):
+            pass
+
+    try:
+        asyncio.run(upgrade())
+    except ScanhookError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        raise typer.Exit(1) from None
+    out.print(f"database is at the current schema: {settings.database_url}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("worker")(worker)
+    app.add_typer(db_app, name="db")
