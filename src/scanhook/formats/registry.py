@@ -12,6 +12,7 @@ from scanhook.errors import InvalidRequest
 from scanhook.formats import (
     cloudevents,
     jira,
+    ocsf,
     pagerduty,
     raw,
     servicenow,
@@ -46,6 +47,7 @@ FORMATS: dict[str, FormatSpec] = {
         FormatSpec("jira", jira.JiraOptions, jira.render),
         FormatSpec("servicenow", servicenow.ServiceNowOptions, servicenow.render),
         FormatSpec("splunk", splunk.SplunkOptions, splunk.render),
+        FormatSpec("ocsf", ocsf.OcsfOptions, ocsf.render),
         FormatSpec("template", template.TemplateOptions, template.render, template.check_template),
     )
 }

@@ -35,6 +35,7 @@ CASES: list[tuple[str, str, dict[str, Any], str | None]] = [
     ("servicenow", "servicenow", {"assignment_group": "Security Operations"}, None),
     ("servicenow-known", "servicenow", {}, "9d385017c611228701d22104cc95c371"),
     ("splunk", "splunk", {"index": "security"}, None),
+    ("ocsf", "ocsf", {}, None),
     ("template", "template", {"template": TEMPLATE}, None),
     (
         "template-text",
