@@ -294,7 +294,7 @@ def _coerce(node: Node, target: Type, against: Node) -> Node:
         if target.kind == "timestamp":
             return Constant(target, node.position, parse_timestamp(text, UTC))
     except ValueError as exc:
-        raise FilterError(f"{text!r} is not {target.describe()}: {exc}", node.position) from None
+        raise FilterError(str(exc), node.position) from None
     return node
 
 
