@@ -21,6 +21,8 @@ from scanhook.errors import ConfigurationError
 __all__ = ["BUSY_TIMEOUT_MS", "make_sqlite_engine", "sqlite_path"]
 
 BUSY_TIMEOUT_MS = 10_000
+#: Page cache per connection (KiB): the hot index pages of a large deliveries table stay in memory.
+CACHE_KIB = 64 * 1024
 
 
 def sqlite_path(url: str) -> str:
@@ -55,6 +57,7 @@ def make_sqlite_engine(path: str, *, writer: bool) -> Engine:
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = FULL")
             cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         finally:
             cursor.close()
 
