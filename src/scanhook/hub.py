@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import random
 import threading
 import time
 from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
@@ -25,17 +26,22 @@ from pydantic import ValidationError
 
 from scanhook import __version__
 from scanhook.config import Settings, load_settings
-from scanhook.delivery.http import HttpClient
+from scanhook.delivery.http import HttpClient, HttpResult
+from scanhook.delivery.request import active_secrets, build_headers
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import NetworkPolicy
 from scanhook.delivery.worker import Worker
 from scanhook.endpoints import EndpointOptions, EndpointPatch
 from scanhook.errors import InvalidRequest, ScanhookError
-from scanhook.notifications import Notification, encode, parse
+from scanhook.filters import FilterError, compile_filter
+from scanhook.formats import validate_options
+from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.store import Store, open_store
 from scanhook.store.ids import new_id
 from scanhook.store.records import (
+    DeliveryRecord,
+    DeliveryStatus,
     Endpoint,
     EndpointSecret,
     NewEvent,
@@ -63,6 +69,15 @@ def _request_error(exc: ValidationError) -> InvalidRequest:
         parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     field = ".".join(str(p) for p in errors[0]["loc"]) or None
     return InvalidRequest("; ".join(parts), field=field)
+
+
+def _check_filter(text: str | None) -> None:
+    if text is None:
+        return
+    try:
+        compile_filter(text)
+    except FilterError as exc:
+        raise InvalidRequest(f"filter: {exc}", field="filter") from exc
 
 
 class Hub:
@@ -152,8 +167,7 @@ class Hub:
         events = [self._new_event(item, key) for item, key in zip(items, keys, strict=True)]
         await self.start()
         results = await self.store.publish(events)
-        for worker in self._workers:
-            worker.wake()
+        self._wake_workers()
         return results
 
     def publish_sync(
@@ -176,6 +190,8 @@ class Hub:
             spec = EndpointOptions.model_validate({"url": url, **options})
         except ValidationError as exc:
             raise _request_error(exc) from None
+        _check_filter(spec.filter)
+        format_options = validate_options(spec.format, spec.format_options)
         now = time.time()
         endpoint = Endpoint(
             id=new_id("ep"),
@@ -191,7 +207,7 @@ class Hub:
             rate_limit=spec.rate_limit,
             ordered=spec.ordered,
             format=spec.format,
-            format_options=dict(spec.format_options),
+            format_options=format_options,
             filter=spec.filter,
             auth=spec.auth,
             created_at=now,
@@ -209,6 +225,13 @@ class Hub:
         current = await self.store.get_endpoint(endpoint_id)
         fields = patch.model_dump(exclude_unset=True)
         enabled = fields.pop("enabled", None)
+        if "filter" in fields:
+            _check_filter(fields["filter"])
+        if "format" in fields or "format_options" in fields:
+            fields["format_options"] = validate_options(
+                fields.get("format", current.format),
+                fields.get("format_options", current.format_options),
+            )
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
         updated = dataclasses.replace(current, **fields, updated_at=time.time())
@@ -225,8 +248,7 @@ class Hub:
             endpoint_id, enabled, reason if not enabled else None
         )
         if enabled:
-            for worker in self._workers:
-                worker.wake()
+            self._wake_workers()
         return endpoint
 
     async def rotate_secret(self, endpoint_id: str, new_secret: str | None = None) -> Endpoint:
@@ -248,6 +270,56 @@ class Hub:
         ]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         return await self.store.set_endpoint_secrets(endpoint_id, secrets)
+
+    # -- operating --------------------------------------------------------------------------------
+    async def retry_delivery(self, delivery_id: str) -> DeliveryRecord:
+        """Make a failed delivery due now (ConflictError when it succeeded or is in flight)."""
+        await self.start()
+        record = await self.store.retry_delivery(delivery_id, time.time())
+        self._wake_workers()
+        return record
+
+    async def replay(
+        self,
+        endpoint_id: str,
+        *,
+        since: float | None = None,
+        status: DeliveryStatus | None = "failed",
+    ) -> int:
+        """Requeue the endpoint's finished deliveries (by default the failed ones) since a time."""
+        await self.start()
+        await self.store.get_endpoint(endpoint_id)  # NotFound before anything else
+        count = await self.store.replay(endpoint_id, since=since, status=status, now=time.time())
+        self._wake_workers()
+        return count
+
+    async def send_test(self, endpoint_id: str, event_type: str = "finished_scan") -> HttpResult:
+        """Send one sample notification to the endpoint now, outside the queue; nothing is
+        stored. Returns what the receiver did."""
+        await self.start()
+        endpoint = await self.store.get_endpoint(endpoint_id)
+        notification = sample(event_type, random.Random())
+        body = encode(notification, self.tz)
+        now = time.time()
+        headers = build_headers(
+            msg_id=new_id("test"),
+            timestamp=int(now),
+            body=body,
+            event_type=notification.event_type,
+            attempt=1,
+            secrets=active_secrets(endpoint, now),
+            legacy_headers=endpoint.legacy_headers,
+            extra=endpoint.headers,
+            user_agent=self.user_agent,
+        )
+        async with HttpClient(self.network_policy(), user_agent=self.user_agent) as client:
+            return await client.send(
+                endpoint.url, headers, body, endpoint.timeout or self.settings.request_timeout
+            )
+
+    def _wake_workers(self) -> None:
+        for worker in self._workers:
+            worker.wake()
 
     # -- running ----------------------------------------------------------------------------------
     def network_policy(self) -> NetworkPolicy:
