@@ -1,10 +1,28 @@
-"""scanhook: a Security Center's scan and ticket notifications, delivered as signed webhooks."""
+"""scanhook: a Security Center's scan and ticket notifications, delivered as signed webhooks.
+
+``scanhook.Hub`` is the embedding API (loaded on first use, so that importing
+``scanhook.notifications`` alone stays light); ``scanhook.notifications`` holds the models.
+"""
+
+from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
 
 try:
     __version__ = version("scanhook")
 except PackageNotFoundError:  # pragma: no cover - only when run from a bare source tree
     __version__ = "0.0.0"
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:
+    from scanhook.hub import Hub
+
+__all__ = ["Hub", "__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Hub":
+        from scanhook.hub import Hub
+
+        return Hub
+    raise AttributeError(f"module 'scanhook' has no attribute {name!r}")
