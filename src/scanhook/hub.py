@@ -15,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
+import hmac
 import random
+import secrets
 import threading
 import time
-from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
 
 import structlog
@@ -40,6 +43,8 @@ from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.store import Store, open_store
 from scanhook.store.ids import new_id
 from scanhook.store.records import (
+    ApiToken,
+    AttemptOutcome,
     DeliveryRecord,
     DeliveryStatus,
     Endpoint,
@@ -49,7 +54,7 @@ from scanhook.store.records import (
     StorePolicy,
 )
 
-__all__ = ["Hub", "NotificationInput"]
+__all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
 
 log = structlog.get_logger("scanhook.hub")
 T = TypeVar("T")
@@ -57,7 +62,20 @@ T = TypeVar("T")
 #: What ``publish`` accepts: a model, a decoded ``{"finished_scan": {…}}`` object, or its JSON.
 NotificationInput = Notification | Mapping[str, Any] | bytes | str
 
+#: Called with each batch of attempts a worker of this Hub has recorded (e.g. for metrics).
+AttemptListener = Callable[[Sequence[AttemptOutcome]], None]
+
 PRUNE_EVERY = 3600.0
+#: API tokens look like ``shk_<43 url-safe base64 characters>`` (256 random bits).
+TOKEN_PREFIX = "shk_"  # noqa: S105 - a prefix, not a secret
+#: A token's last_used_at is written at most this often (seconds), not on every request.
+TOKEN_TOUCH_EVERY = 60.0
+
+
+def hash_token(token: str) -> str:
+    """The SHA-256 (hex) under which a token is stored. A token has 256 random bits, so a fast
+    hash is enough: nobody can search that space, whatever the hash costs."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def _request_error(exc: ValidationError) -> InvalidRequest:
@@ -97,6 +115,7 @@ class Hub:
         self._ready = False
         self._ready_lock: asyncio.Lock | None = None
         self._workers: list[Worker] = []
+        self._attempt_listeners: list[AttemptListener] = []
         self._sync_loop: asyncio.AbstractEventLoop | None = None
 
     @classmethod
@@ -321,7 +340,73 @@ class Hub:
         for worker in self._workers:
             worker.wake()
 
+    # -- API tokens -------------------------------------------------------------------------------
+    async def create_token(self, name: str) -> tuple[str, str]:
+        """A new API token named ``name``: returns ``(id, token)``. Only the token's hash is
+        stored, so this is the one time the token can be seen."""
+        name = name.strip()
+        if not name or len(name) > 255:
+            raise InvalidRequest("name: give a token name of 1 to 255 characters", field="name")
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        record = ApiToken(
+            id=new_id("tok"), name=name, token_hash=hash_token(token), created_at=time.time()
+        )
+        await self.start()
+        await self.store.create_token(record)
+        return record.id, token
+
+    async def list_tokens(self) -> list[ApiToken]:
+        """Every token (revoked ones too), oldest first; the tokens themselves are not kept."""
+        await self.start()
+        return await self.store.list_tokens()
+
+    async def revoke_token(self, token_id: str) -> ApiToken:
+        """Revoke a token at once (NotFound when there is none with this id)."""
+        await self.start()
+        return await self.store.revoke_token(token_id, time.time())
+
+    async def ensure_initial_token(self) -> str | None:
+        """For ``scanhook serve``: when SCANHOOK_API_TOKEN is not set and no active token
+        exists, create one named "initial" and return it (to print once); else None."""
+        if self.settings.api_token is not None:
+            return None
+        if any(t.active for t in await self.list_tokens()):
+            return None
+        _, token = await self.create_token("initial")
+        return token
+
+    async def authenticate(self, token: str) -> bool:
+        """Whether ``token`` is SCANHOOK_API_TOKEN or an active stored token (compared in
+        constant time); a stored token's last use is recorded (at most once a minute)."""
+        fixed = self.settings.api_token
+        if fixed is not None and hmac.compare_digest(
+            token.encode("utf-8"), fixed.get_secret_value().encode("utf-8")
+        ):
+            return True
+        digest = hash_token(token)
+        await self.start()
+        record = await self.store.find_token(digest)
+        if record is None or not hmac.compare_digest(record.token_hash, digest):
+            return False
+        if not record.active:
+            return False
+        now = time.time()
+        if record.last_used_at is None or now - record.last_used_at >= TOKEN_TOUCH_EVERY:
+            await self.store.touch_token(record.id, now)
+        return True
+
     # -- running ----------------------------------------------------------------------------------
+    def add_attempt_listener(self, listener: AttemptListener) -> None:
+        """Call ``listener`` with every batch of attempts this Hub's workers record."""
+        self._attempt_listeners.append(listener)
+
+    def _attempts_recorded(self, outcomes: Sequence[AttemptOutcome]) -> None:
+        for listener in self._attempt_listeners:
+            try:
+                listener(outcomes)
+            except Exception:  # a listener's bug must not stop delivery
+                log.exception("attempt listener failed")
+
     def network_policy(self) -> NetworkPolicy:
         return NetworkPolicy(
             allow_private=self.settings.allow_private_networks,
@@ -337,6 +422,7 @@ class Hub:
             "claim_batch": s.claim_batch,
             "max_concurrency": s.max_concurrency,
             "poll_interval": s.seconds("poll_interval"),
+            "on_recorded": self._attempts_recorded,
         }
         options.update(overrides)
         return Worker(self.store, client, RetryPolicy(s.retry_delays), **options)

@@ -35,8 +35,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-def test_head_is_0001_and_history_is_linear() -> None:
-    assert head_revision() == "0001"
+def test_head_is_0002_and_history_is_linear() -> None:
+    assert head_revision() == "0002"
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -76,7 +76,7 @@ def test_sqlite_upgrade_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
     upgrade_sqlite(engine, path)
     with engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT value FROM sequences").scalar() == 41
-        assert current_revision(connection) == "0001"
+        assert current_revision(connection) == head_revision()
     assert schema_diff(engine) == []
 
 

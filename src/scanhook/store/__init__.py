@@ -13,6 +13,7 @@ from scanhook.errors import ConfigurationError
 from scanhook.store.base import Store
 from scanhook.store.records import (
     DELIVERY_STATUSES,
+    ApiToken,
     AttemptOutcome,
     AttemptRecord,
     ClaimedDelivery,
@@ -28,6 +29,7 @@ from scanhook.store.records import (
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "ApiToken",
     "AttemptOutcome",
     "AttemptRecord",
     "ClaimedDelivery",

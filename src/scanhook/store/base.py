@@ -12,6 +12,7 @@ import abc
 from collections.abc import Sequence
 
 from scanhook.store.records import (
+    ApiToken,
     AttemptOutcome,
     ClaimedDelivery,
     DeliveryRecord,
@@ -158,3 +159,25 @@ class Store(abc.ABC):
         """Delete finished deliveries (with their attempts) and events left without deliveries
         created before ``older_than``, and expired idempotency keys, in small batches; return
         the number of deliveries removed."""
+
+    # -- API tokens -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_token(self, token: ApiToken) -> ApiToken:
+        """Store a new token (its hash, never the token itself)."""
+
+    @abc.abstractmethod
+    async def list_tokens(self) -> list[ApiToken]:
+        """Every token, revoked ones too, oldest first."""
+
+    @abc.abstractmethod
+    async def find_token(self, token_hash: str) -> ApiToken | None:
+        """The token whose SHA-256 (hex) is ``token_hash``, revoked or not, or None."""
+
+    @abc.abstractmethod
+    async def touch_token(self, token_id: str, now: float) -> None:
+        """Set the token's last_used_at to ``now``."""
+
+    @abc.abstractmethod
+    async def revoke_token(self, token_id: str, now: float) -> ApiToken:
+        """Revoke it (a revoked token stays revoked, with its first revocation time).
+        Raise NotFound."""

@@ -14,6 +14,7 @@ from scanhook.notifications import Notification
 
 __all__ = [
     "DELIVERY_STATUSES",
+    "ApiToken",
     "AttemptOutcome",
     "AttemptRecord",
     "ClaimedDelivery",
@@ -176,3 +177,19 @@ class StorePolicy:
     disable_after: float = 5 * 86400.0
     #: Idempotency keys are remembered this long.
     idempotency_window: float = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class ApiToken:
+    """A bearer token of the HTTP API. Only its SHA-256 (hex) is stored, never the token."""
+
+    id: str
+    name: str
+    token_hash: str
+    created_at: float
+    last_used_at: float | None = None
+    revoked_at: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None

@@ -14,11 +14,12 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from scanhook.store import claiming, operating, publishing, recording
+from scanhook.store import claiming, operating, publishing, recording, tokens
 from scanhook.store.base import Store
 from scanhook.store.lane import Lane
 from scanhook.store.migrate import upgrade_sqlite
 from scanhook.store.records import (
+    ApiToken,
     AttemptOutcome,
     ClaimedDelivery,
     DeliveryRecord,
@@ -211,3 +212,27 @@ class SqliteStore(Store):
             removed += deliveries
             if deliveries == 0 and others == 0:
                 return removed
+
+    # -- API tokens -----------------------------------------------------------------------------
+    async def create_token(self, token: ApiToken) -> ApiToken:
+        return await self._writer.transaction(
+            "create_token", lambda c: tokens.create_token(c, token)
+        )
+
+    async def list_tokens(self) -> list[ApiToken]:
+        return await self._reader.transaction("list_tokens", tokens.list_tokens)
+
+    async def find_token(self, token_hash: str) -> ApiToken | None:
+        return await self._reader.transaction(
+            "find_token", lambda c: tokens.find_token(c, token_hash)
+        )
+
+    async def touch_token(self, token_id: str, now: float) -> None:
+        await self._writer.transaction(
+            "touch_token", lambda c: tokens.touch_token(c, token_id, now)
+        )
+
+    async def revoke_token(self, token_id: str, now: float) -> ApiToken:
+        return await self._writer.transaction(
+            "revoke_token", lambda c: tokens.revoke_token(c, token_id, now)
+        )

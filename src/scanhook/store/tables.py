@@ -36,6 +36,7 @@ from sqlalchemy import (
 __all__ = [
     "NAMING_CONVENTION",
     "PUBLISH_SEQUENCE",
+    "api_tokens",
     "attempts",
     "deliveries",
     "endpoints",
@@ -157,4 +158,16 @@ sequences = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+#: Bearer tokens of the HTTP API (migration 0002). Only the SHA-256 of a token is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", String(255), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", Double, nullable=False),
+    Column("last_used_at", Double, nullable=True),
+    Column("revoked_at", Double, nullable=True),
 )
