@@ -35,6 +35,7 @@ __all__ = [
     "ErrorBody",
     "ErrorResponse",
     "Problem",
+    "documented",
     "error_response",
     "install_error_handlers",
     "validation_message",
@@ -219,3 +220,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api)
     app.add_exception_handler(ScanhookError, _scanhook)
     app.add_exception_handler(Exception, _unexpected)
+
+
+_DESCRIPTIONS = {
+    401: "Missing or invalid bearer token.",
+    404: "No such object.",
+    409: "The request conflicts with the object's state.",
+    413: "The request body is larger than 1 MiB.",
+    422: "The request is not valid: the message names the field and the problem.",
+    503: "The database is not available; nothing was changed.",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the given error statuses, each with the error shape."""
+    return {s: {"model": ErrorResponse, "description": _DESCRIPTIONS[s]} for s in statuses}

@@ -1,0 +1,215 @@
+"""The request and response bodies of the API as pydantic models (they make the OpenAPI
+document). Times are ISO 8601 in UTC (``2026-01-02T03:04:05.123456Z``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanhook.notifications import EventType
+from scanhook.store.records import DeliveryStatus
+
+__all__ = [
+    "AttemptOut",
+    "BatchAccepted",
+    "BatchIn",
+    "DeliveryDetail",
+    "DeliveryOut",
+    "DeliveryPage",
+    "EndpointCreated",
+    "EndpointHealth",
+    "EndpointOut",
+    "EndpointPage",
+    "EndpointSecrets",
+    "EventAccepted",
+    "EventOut",
+    "PreviousSecret",
+    "ReplayIn",
+    "Requeued",
+    "RotateSecretIn",
+    "SecretOut",
+    "SendTestIn",
+    "SendTestResult",
+    "StatsOut",
+]
+
+MAX_BATCH = 1000
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- endpoints ---------------------------------------------------------------------------------
+class EndpointHealth(BaseModel):
+    consecutive_failures: int
+    failing_since: datetime | None
+    last_success_at: datetime | None
+    circuit_open_until: datetime | None = Field(
+        description="While in the future, the circuit is open: nothing is sent."
+    )
+
+
+class EndpointOut(BaseModel):
+    """An endpoint as the API shows it: no secret, secrets in ``auth`` masked."""
+
+    id: str
+    url: str
+    description: str
+    event_types: list[str]
+    format: str
+    format_options: dict[str, Any]
+    filter: str | None
+    headers: dict[str, str]
+    legacy_headers: bool
+    auth: dict[str, Any] | None = Field(description="Secret values are shown as '********'.")
+    timeout: float | None
+    max_in_flight: int
+    rate_limit: float | None
+    ordered: bool
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    health: EndpointHealth
+
+
+class EndpointCreated(EndpointOut):
+    secret: str = Field(description="The signing secret (whsec_…): keep it for verification.")
+
+
+class EndpointPage(BaseModel):
+    data: list[EndpointOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
+
+
+class RotateSecretIn(_In):
+    secret: str | None = Field(None, description="The new secret (whsec_…); generated if omitted.")
+
+
+class SecretOut(BaseModel):
+    secret: str
+
+
+class PreviousSecret(BaseModel):
+    secret: str
+    expires_at: datetime | None
+
+
+class EndpointSecrets(BaseModel):
+    secret: str = Field(description="The current signing secret.")
+    previous: list[PreviousSecret] = Field(
+        description="Rotated-out secrets that still sign beside the current one until expires_at."
+    )
+
+
+class SendTestIn(_In):
+    event_type: EventType = Field("finished_scan", description="Which sample notification to send.")
+
+
+class SendTestResult(BaseModel):
+    succeeded: bool
+    status_code: int | None
+    duration_ms: float
+    error_kind: str | None
+    error: str | None
+    response_body: str | None = Field(description="The start of the receiver's answer.")
+
+
+class ReplayIn(_In):
+    since: datetime | None = Field(
+        None, description="Only deliveries created at or after this time (ISO 8601)."
+    )
+    status: Literal["failed", "succeeded"] | None = Field(
+        "failed", description="Which finished deliveries to requeue; null for both."
+    )
+
+
+class Requeued(BaseModel):
+    requeued: int
+
+
+# -- events ------------------------------------------------------------------------------------
+class EventAccepted(BaseModel):
+    id: str
+    type: EventType
+    deliveries: int = Field(description="How many deliveries were created.")
+    duplicate: bool = Field(
+        description="True when the Idempotency-Key was seen before: the first event is returned."
+    )
+
+
+class BatchIn(_In):
+    events: list[dict[str, Any]] = Field(
+        min_length=1, max_length=MAX_BATCH, description="Notifications, as for POST /v1/events."
+    )
+
+
+class BatchAccepted(BaseModel):
+    ids: list[str]
+
+
+class AttemptOut(BaseModel):
+    number: int
+    started_at: datetime
+    duration_ms: float
+    status_code: int | None
+    error_kind: str | None
+    error: str | None
+    response_body: str | None
+
+
+class DeliveryOut(BaseModel):
+    id: str
+    event_id: str
+    endpoint_id: str
+    event_type: str
+    status: DeliveryStatus
+    attempt_count: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+    last_status_code: int | None
+    last_error: str | None
+
+
+class DeliveryDetail(DeliveryOut):
+    attempts: list[AttemptOut]
+
+
+class DeliveryPage(BaseModel):
+    data: list[DeliveryOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
+
+
+class EventOut(BaseModel):
+    id: str
+    type: str
+    created_at: datetime
+    idempotency_key: str | None
+    payload: dict[str, Any] = Field(description="The notification as it goes on the wire.")
+    deliveries: list[DeliveryDetail]
+
+
+# -- operations --------------------------------------------------------------------------------
+class DeliveryCounts(BaseModel):
+    pending: int
+    sending: int
+    succeeded: int
+    failed: int
+
+
+class EndpointCounts(BaseModel):
+    total: int
+    disabled: int
+    open_circuits: int
+
+
+class StatsOut(BaseModel):
+    deliveries: DeliveryCounts
+    oldest_due_age: float | None = Field(
+        description="Seconds the oldest due delivery has waited; null when none is due."
+    )
+    endpoints: EndpointCounts

@@ -1,0 +1,165 @@
+"""Records of the store as API response models: times in UTC, secrets hidden or masked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from scanhook.api.models import (
+    AttemptOut,
+    DeliveryDetail,
+    DeliveryOut,
+    EndpointCreated,
+    EndpointHealth,
+    EndpointOut,
+    EventOut,
+)
+from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+
+__all__ = [
+    "MASK",
+    "created_endpoint",
+    "delivery",
+    "delivery_detail",
+    "endpoint",
+    "event",
+    "mask_auth",
+    "moment",
+    "seconds",
+    "unmask_auth",
+]
+
+MASK = "********"
+#: Keys of an endpoint's ``auth`` that are not secret; every other value is masked.
+_PLAIN_AUTH_KEYS = frozenset(
+    {"type", "username", "name", "header", "token_url", "client_id", "scope", "scopes", "audience"}
+)
+
+
+def moment(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def seconds(value: datetime | None) -> float | None:
+    """Unix seconds of an API time; a time without an offset is taken as UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.timestamp()
+
+
+def _at(value: float) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def mask_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """``auth`` with every value but the plain ones (type, username, header name…) masked."""
+    if auth is None:
+        return None
+    return {k: (v if k in _PLAIN_AUTH_KEYS or v is None else MASK) for k, v in auth.items()}
+
+
+def unmask_auth(
+    new: Mapping[str, Any] | None, current: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """A PATCHed ``auth`` where a value still equal to the mask keeps the stored value (so an
+    endpoint read from the API can be sent back without losing its secrets)."""
+    if new is None:
+        return None
+    current = current or {}
+    return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
+
+
+def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
+    return {
+        "id": ep.id,
+        "url": ep.url,
+        "description": ep.description,
+        "event_types": list(ep.event_types),
+        "format": ep.format,
+        "format_options": dict(ep.format_options),
+        "filter": ep.filter,
+        "headers": dict(ep.headers),
+        "legacy_headers": ep.legacy_headers,
+        "auth": mask_auth(ep.auth),
+        "timeout": ep.timeout,
+        "max_in_flight": ep.max_in_flight,
+        "rate_limit": ep.rate_limit,
+        "ordered": ep.ordered,
+        "enabled": ep.enabled,
+        "disabled_reason": ep.disabled_reason,
+        "created_at": _at(ep.created_at),
+        "updated_at": _at(ep.updated_at),
+        "health": EndpointHealth(
+            consecutive_failures=ep.consecutive_failures,
+            failing_since=moment(ep.failing_since),
+            last_success_at=moment(ep.last_success_at),
+            circuit_open_until=moment(ep.circuit_open_until),
+        ),
+    }
+
+
+def current_secret(ep: Endpoint) -> str:
+    """The secret that signs new attempts (the one without an expiry)."""
+    for secret in ep.secrets:
+        if secret.expires_at is None:
+            return secret.value
+    return ep.secrets[0].value if ep.secrets else ""
+
+
+def endpoint(ep: Endpoint) -> EndpointOut:
+    return EndpointOut(**_endpoint_fields(ep))
+
+
+def created_endpoint(ep: Endpoint) -> EndpointCreated:
+    return EndpointCreated(**_endpoint_fields(ep), secret=current_secret(ep))
+
+
+def _attempt(a: AttemptRecord) -> AttemptOut:
+    return AttemptOut(
+        number=a.number,
+        started_at=_at(a.started_at),
+        duration_ms=a.duration_ms,
+        status_code=a.status_code,
+        error_kind=a.error_kind,
+        error=a.error,
+        response_body=a.response_body,
+    )
+
+
+def _delivery_fields(d: DeliveryRecord) -> dict[str, Any]:
+    return {
+        "id": d.id,
+        "event_id": d.event_id,
+        "endpoint_id": d.endpoint_id,
+        "event_type": d.event_type,
+        "status": d.status,
+        "attempt_count": d.attempts,
+        "next_attempt_at": moment(d.next_attempt_at),
+        "created_at": _at(d.created_at),
+        "updated_at": _at(d.updated_at),
+        "last_status_code": d.last_status_code,
+        "last_error": d.last_error,
+    }
+
+
+def delivery(d: DeliveryRecord) -> DeliveryOut:
+    return DeliveryOut(**_delivery_fields(d))
+
+
+def delivery_detail(d: DeliveryRecord) -> DeliveryDetail:
+    return DeliveryDetail(**_delivery_fields(d), attempts=[_attempt(a) for a in d.attempt_log])
+
+
+def event(e: EventRecord) -> EventOut:
+    return EventOut(
+        id=e.id,
+        type=e.type,
+        created_at=_at(e.created_at),
+        idempotency_key=e.idempotency_key,
+        payload=json.loads(e.body),
+        deliveries=[delivery_detail(d) for d in e.deliveries],
+    )

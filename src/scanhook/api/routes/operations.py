@@ -1,0 +1,46 @@
+"""``GET /v1/stats`` (behind a token) and ``GET /metrics`` (open, Prometheus text)."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request, Response
+
+from scanhook.api.errors import documented
+from scanhook.api.models import StatsOut
+from scanhook.hub import Hub
+from scanhook.metrics import CONTENT_TYPE, Metrics
+
+__all__ = ["metrics_router", "stats_router"]
+
+stats_router = APIRouter(prefix="/v1", tags=["operations"])
+metrics_router = APIRouter(tags=["operations"])
+
+
+@stats_router.get(
+    "/stats",
+    response_model=StatsOut,
+    responses=documented(401, 503),
+    summary="Deliveries by status, the oldest due delivery's age, endpoint counts",
+)
+async def stats(request: Request) -> StatsOut:
+    hub: Hub = request.app.state.hub
+    await hub.start()
+    return StatsOut.model_validate(await hub.store.stats(time.time()))
+
+
+@metrics_router.get(
+    "/metrics",
+    response_class=Response,
+    responses={
+        200: {"content": {"text/plain": {"schema": {"type": "string"}}}},
+        **documented(503),
+    },
+    summary="Prometheus metrics (text exposition format)",
+)
+async def metrics(request: Request) -> Response:
+    hub: Hub = request.app.state.hub
+    registry: Metrics = request.app.state.metrics
+    await hub.start()
+    await registry.collect_store(hub.store)
+    return Response(registry.render(), media_type=CONTENT_TYPE)
