@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Annotated, Any
 
 import structlog
 import typer
 
+from scanhook.cli.common import DatabaseOption, settings_or_exit
 from scanhook.cli.output import err, out
-from scanhook.config import Settings, load_settings
+from scanhook.config import Settings
 from scanhook.errors import ScanhookError
 from scanhook.hub import Hub
 from scanhook.logs import configure_logging
@@ -19,25 +19,6 @@ from scanhook.logs import configure_logging
 __all__ = ["register"]
 
 log = structlog.get_logger("scanhook.cli")
-
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url",
-        envvar="SCANHOOK_DATABASE_URL",
-        help="sqlite:///path or postgresql://… (default sqlite:///./scanhook.db).",
-        show_envvar=True,
-    ),
-]
-
-
-def settings_or_exit(**overrides: Any) -> Settings:
-    """The validated settings, or a clear message and exit code 2."""
-    try:
-        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
-    except ScanhookError as exc:
-        err.print(f"[red]error:[/] {exc}")
-        raise typer.Exit(2) from None
 
 
 async def _run_worker(settings: Settings) -> None:

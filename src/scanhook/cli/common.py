@@ -1,0 +1,102 @@
+"""What every command shares: the connection options, settings, errors as messages and exit
+codes (never a traceback), and running a coroutine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Coroutine
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.text import Text
+
+from scanhook.cli.output import err, write_bytes
+from scanhook.config import Settings, load_settings
+from scanhook.errors import ScanhookError
+
+__all__ = [
+    "ApiUrlOption",
+    "DatabaseOption",
+    "JsonOption",
+    "TokenOption",
+    "connection_settings",
+    "fail",
+    "print_json",
+    "run_async",
+    "settings_or_exit",
+]
+
+T = TypeVar("T")
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="SCANHOOK_DATABASE_URL",
+        help="sqlite:///path or postgresql://… (default sqlite:///./scanhook.db).",
+        show_envvar=True,
+        show_default=False,
+    ),
+]
+ApiUrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--api-url",
+        envvar="SCANHOOK_API_URL",
+        help="Talk to a running scanhook service (e.g. http://127.0.0.1:8080) instead of "
+        "opening the database directly.",
+        show_envvar=True,
+        show_default=False,
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="SCANHOOK_API_TOKEN",
+        help="The API token, with --api-url.",
+        show_envvar=True,
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print JSON for scripts instead of tables.")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print ``error: message`` to stderr and exit with ``code``."""
+    err.print(Text.assemble(("error: ", "bold red"), message))
+    raise typer.Exit(code)
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """The validated settings (``None`` overrides are left out), or a clear message and exit 2."""
+    try:
+        return load_settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ScanhookError as exc:
+        fail(exc.message, 2)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro``; a scanhook error becomes its message and exit status 1, Ctrl-C exit 130."""
+    try:
+        return asyncio.run(coro)
+    except ScanhookError as exc:
+        fail(exc.message)
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        raise typer.Exit(130) from None
+
+
+def print_json(value: Any) -> None:
+    """``value`` as indented JSON on stdout."""
+    write_bytes(json.dumps(value, indent=2, ensure_ascii=False).encode("utf-8") + b"\n")
+
+
+def connection_settings(
+    database_url: str | None, api_url: str | None, token: str | None
+) -> Settings:
+    """The settings for a management command: the database, or a service and its token."""
+    return settings_or_exit(database_url=database_url, api_url=api_url, api_token=token)

@@ -1,0 +1,191 @@
+"""The receiver's aiohttp application and a small runner for it."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Self
+
+from aiohttp import web
+
+from scanhook.delivery.signing import SignatureError, verify
+from scanhook.receiver.summary import decode_body
+
+__all__ = ["Received", "Receiver", "ReceiverOptions", "receiver_app"]
+
+#: ``valid``: a signature matched; ``invalid``: none did (answered 401); ``unchecked``: no secret.
+SignatureState = Literal["valid", "invalid", "unchecked"]
+
+
+@dataclass(frozen=True)
+class ReceiverOptions:
+    """How the receiver checks and answers."""
+
+    #: Secrets (``whsec_…``) whose signatures are accepted; empty: signatures are not checked.
+    secrets: Sequence[str] = ()
+    #: The status of every answer to a correctly signed request.
+    status: int = 200
+    #: The fraction of correctly signed requests answered with ``fail_status`` instead.
+    fail_rate: float = 0.0
+    fail_status: int = 503
+    #: How far ``webhook-timestamp`` may be from now, in seconds.
+    tolerance: float = 300.0
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request the receiver got and how it answered."""
+
+    received_at: float
+    path: str
+    headers: Mapping[str, str]
+    body: bytes
+    signature: SignatureState
+    problem: str | None
+    status: int
+    rehearsed_failure: bool = False
+    payload: Any = field(default=None, compare=False)
+
+    @property
+    def webhook_id(self) -> str | None:
+        return self.headers.get("webhook-id")
+
+    @property
+    def event_type(self) -> str | None:
+        declared = self.headers.get("scanhook-event-type")
+        if declared:
+            return declared
+        if isinstance(self.payload, dict) and len(self.payload) == 1:
+            return str(next(iter(self.payload)))
+        return None
+
+    @property
+    def attempt(self) -> int | None:
+        value = self.headers.get("scanhook-attempt", "")
+        return int(value) if value.isdigit() else None
+
+    def as_json(self) -> dict[str, Any]:
+        """A JSON-ready record of the request (for ``scanhook listen --json``)."""
+        return {
+            "received_at": self.received_at,
+            "path": self.path,
+            "webhook_id": self.webhook_id,
+            "event_type": self.event_type,
+            "attempt": self.attempt,
+            "signature": self.signature,
+            "problem": self.problem,
+            "status": self.status,
+            "payload": self.payload
+            if self.payload is not None
+            else self.body.decode("utf-8", "replace"),
+        }
+
+
+def receiver_app(
+    options: ReceiverOptions,
+    on_request: Callable[[Received], None],
+    rng: random.Random | None = None,
+) -> web.Application:
+    """An application that takes a POST on any path, checks it and answers as ``options`` say."""
+    chance = rng or random.Random()
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        signature: SignatureState = "unchecked"
+        problem: str | None = None
+        if options.secrets:
+            try:
+                verify(options.secrets, headers, body, tolerance=options.tolerance)
+                signature = "valid"
+            except SignatureError as exc:
+                signature, problem = "invalid", exc.message
+        failing = signature != "invalid" and chance.random() < options.fail_rate
+        if signature == "invalid":
+            status = 401
+        else:
+            status = options.fail_status if failing else options.status
+        on_request(
+            Received(
+                received_at=time.time(),
+                path=request.path,
+                headers=headers,
+                body=body,
+                signature=signature,
+                problem=problem,
+                status=status,
+                rehearsed_failure=failing,
+                payload=decode_body(body),
+            )
+        )
+        answer: dict[str, object]
+        if signature == "invalid":
+            answer = {"error": f"invalid signature: {problem}"}
+        elif failing:
+            answer = {"error": "a rehearsed failure (scanhook listen --fail-rate)"}
+        else:
+            answer = {"received": True}
+        return web.Response(status=status, text=json.dumps(answer), content_type="application/json")
+
+    async def hello(request: web.Request) -> web.Response:
+        return web.Response(text="scanhook listen: POST webhooks to any path of this server\n")
+
+    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app.router.add_route("POST", "/{tail:.*}", receive)
+    app.router.add_route("GET", "/{tail:.*}", hello)
+    return app
+
+
+class Receiver:
+    """The receiver on a host and port (0: any free port); ``url`` once started."""
+
+    def __init__(
+        self,
+        options: ReceiverOptions,
+        on_request: Callable[[Received], None] | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.options = options
+        self.received: list[Received] = []
+        self._on_request = on_request
+        self._runner = web.AppRunner(
+            receiver_app(options, self._record, rng), access_log=None, handle_signals=False
+        )
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    def _record(self, received: Received) -> None:
+        self.received.append(received)
+        if self._on_request is not None:
+            self._on_request(received)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Listen on ``host``:``port``; OSError when the address cannot be used."""
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        try:
+            await site.start()
+        except OSError:
+            await self._runner.cleanup()
+            raise
+        address = self._runner.addresses[0]
+        self.host, self.port = host, int(address[1])
+
+    async def stop(self) -> None:
+        await self._runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        await self.start(self.host, self.port)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
