@@ -6,13 +6,14 @@ puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
 
 from __future__ import annotations
 
-from scanhook.cli import endpoints, notifications, run
+from scanhook.cli import emit, endpoints, notifications, run
 from scanhook.cli.app import app
 
 __all__ = ["app", "main"]
 
 notifications.register(app)
 endpoints.register(app)
+emit.register(app)
 run.register(app)
 
 
