@@ -8,6 +8,7 @@ aiohttp servers on 127.0.0.1 (or the loopback alias 127.0.0.2); nothing is mocke
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,23 +17,61 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractResolver, ResolveResult
 
 from scanhook import Hub
+from scanhook.delivery import HttpClient
 from scanhook.store import DeliveryRecord, StorePolicy, open_store
 
 __all__ = [
+    "FAST_SCHEDULE",
     "Hit",
     "Receiver",
+    "StaticResolver",
+    "all_final",
+    "attempted",
+    "deliveries",
     "finished_scan",
     "hub_on",
+    "receiving",
     "ticket",
     "wait_for",
+    "worker_with",
 ]
 
 #: The schedule most tests use: quick, but long enough to see the spacing.
 FAST_SCHEDULE = "0.2s,0.4s,0.8s"
 
 Handler = Callable[["Hit", web.Request], Awaitable[web.StreamResponse]]
+
+
+class StaticResolver(AbstractResolver):
+    """Answers names from a table: the resolver layer without DNS (as in the delivery tests)."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+        self.calls: list[str] = []
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        self.calls.append(host)
+        if host not in self.table:
+            raise OSError(f"no such host {host}")
+        return [
+            ResolveResult(
+                hostname=host,
+                host=address,
+                port=port,
+                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
+                proto=0,
+                flags=socket.AI_NUMERICHOST,
+            )
+            for address in self.table[host]
+        ]
+
+    async def close(self) -> None:
+        pass
 
 
 @dataclass
@@ -148,6 +187,20 @@ async def hub_on(
         yield hub
 
 
+@asynccontextmanager
+async def worker_with(hub: Hub, client: HttpClient, grace: float = 1.0) -> AsyncIterator[None]:
+    """Run one engine worker of ``hub`` that sends through ``client`` (e.g. one whose resolver
+    is a table) for the ``async with`` body."""
+    stop = asyncio.Event()
+    task = asyncio.create_task(hub.new_worker(client).run(stop, grace=grace))
+    try:
+        await asyncio.sleep(0)
+        yield
+    finally:
+        stop.set()
+        await task
+
+
 async def wait_for(
     predicate: Callable[[], bool | Awaitable[bool]], within: float = 10.0, what: str = ""
 ) -> None:
@@ -169,6 +222,12 @@ async def deliveries(hub: Hub, endpoint_id: str) -> list[DeliveryRecord]:
     listed = await hub.store.list_deliveries(endpoint_id=endpoint_id, limit=10_000)
     full = [await hub.store.get_delivery(d.id) for d in listed]
     return sorted(full, key=lambda d: (d.created_at, d.id))
+
+
+async def attempted(hub: Hub, endpoint_id: str) -> bool:
+    """True once the endpoint's first delivery has an attempt recorded."""
+    found = await deliveries(hub, endpoint_id)
+    return bool(found and found[0].attempt_log)
 
 
 async def all_final(hub: Hub, endpoint_id: str, count: int) -> bool:
