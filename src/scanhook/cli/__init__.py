@@ -6,7 +6,7 @@ puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
 
 from __future__ import annotations
 
-from scanhook.cli import emit, endpoints, notifications, run
+from scanhook.cli import emit, endpoints, notifications, operating, run
 from scanhook.cli.app import app
 
 __all__ = ["app", "main"]
@@ -14,6 +14,7 @@ __all__ = ["app", "main"]
 notifications.register(app)
 endpoints.register(app)
 emit.register(app)
+operating.register(app)
 run.register(app)
 
 

@@ -42,6 +42,10 @@ def short_time(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
 def status_text(status: Any) -> Text:
     return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
 
@@ -50,9 +54,12 @@ def _health(endpoint: dict[str, Any]) -> Text:
     if not endpoint.get("enabled", True):
         reason = endpoint.get("disabled_reason")
         return Text("disabled" + (f": {reason}" if reason else ""), style="red")
-    if endpoint.get("circuit_open_until"):
-        return Text("circuit open", style="yellow")
-    failures = endpoint.get("consecutive_failures") or 0
+    nested = endpoint.get("health")
+    health: dict[str, Any] = nested if isinstance(nested, dict) else endpoint
+    until = health.get("circuit_open_until")
+    if isinstance(until, str) and short_time(until) > short_time(_now()):
+        return Text(f"circuit open until {short_time(until)}", style="yellow")
+    failures = health.get("consecutive_failures") or 0
     if failures:
         return Text(f"{failures} failures in a row", style="yellow")
     return Text("ok", style="green")
@@ -112,6 +119,9 @@ def _value(key: str, value: Any) -> RenderableType:
 
 
 def endpoint_detail(endpoint: dict[str, Any]) -> Table:
+    health = endpoint.get("health")
+    if isinstance(health, dict):
+        endpoint = {**endpoint, **health}
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(overflow="fold")
@@ -124,8 +134,7 @@ def endpoint_detail(endpoint: dict[str, Any]) -> Table:
 
 def deliveries_table(deliveries: list[dict[str, Any]], title: str | None = None) -> Table:
     table = Table(title=title, title_justify="left")
-    for column in ("DELIVERY", "EVENT"):
-        table.add_column(column, no_wrap=True)
+    table.add_column("DELIVERY", no_wrap=True)
     for column in ("TYPE", "ENDPOINT", "STATUS", "TRIES", "LAST", "UPDATED"):
         table.add_column(column, overflow="fold")
     for d in deliveries:
@@ -134,13 +143,12 @@ def deliveries_table(deliveries: list[dict[str, Any]], title: str | None = None)
         last = d.get("last_status_code") or d.get("last_error") or ""
         table.add_row(
             str(d.get("id", "")),
-            str(d.get("event_id", "")),
             str(d.get("event_type", "")),
             str(d.get("endpoint_id", "")),
             status_text(d.get("status", "")),
             str(count if count is not None else ""),
             str(last),
-            short_time(d.get("updated_at") or d.get("created_at")),
+            short_time(d.get("updated_at") or d.get("created_at"))[11:],
         )
     return table
 
@@ -179,7 +187,7 @@ def event_detail(event: dict[str, Any]) -> Group:
 
 
 def stats_table(stats: dict[str, Any]) -> Table:
-    table = Table(title="scanhook", title_justify="left", show_header=False)
+    table = Table(title="deliveries and endpoints", title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     deliveries = stats.get("deliveries")
