@@ -6,7 +6,7 @@ puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
 
 from __future__ import annotations
 
-from scanhook.cli import emit, endpoints, notifications, operating, run
+from scanhook.cli import admin, emit, endpoints, notifications, operating, run
 from scanhook.cli.app import app
 
 __all__ = ["app", "main"]
@@ -15,6 +15,7 @@ notifications.register(app)
 endpoints.register(app)
 emit.register(app)
 operating.register(app)
+admin.register(app)
 run.register(app)
 
 

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -133,10 +134,11 @@ def endpoint_detail(endpoint: dict[str, Any]) -> Table:
 
 
 def deliveries_table(deliveries: list[dict[str, Any]], title: str | None = None) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("DELIVERY", no_wrap=True)
-    for column in ("TYPE", "ENDPOINT", "STATUS", "TRIES", "LAST", "UPDATED"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD)
+    for column in ("DELIVERY", "TYPE", "STATUS", "TRIES", "UPDATED"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("LAST", overflow="fold")
+    table.add_column("ENDPOINT", overflow="fold")
     for d in deliveries:
         attempts = d.get("attempts")
         count = d.get("attempt_count", len(attempts) if isinstance(attempts, list) else attempts)
@@ -144,11 +146,11 @@ def deliveries_table(deliveries: list[dict[str, Any]], title: str | None = None)
         table.add_row(
             str(d.get("id", "")),
             str(d.get("event_type", "")),
-            str(d.get("endpoint_id", "")),
             status_text(d.get("status", "")),
             str(count if count is not None else ""),
-            str(last),
             short_time(d.get("updated_at") or d.get("created_at"))[11:],
+            str(last),
+            str(d.get("endpoint_id", "")),
         )
     return table
 
