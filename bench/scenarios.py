@@ -3,12 +3,13 @@
 * ``throughput`` — (a) N events to 1 endpoint, (b) the fan-out, E endpoints × N events. The
   events are published first (in batches of :data:`PUBLISH_BATCH`, timed on their own as the
   publish throughput); then the clock runs **from just before the workers start until the last
-  attempt has been durably recorded as succeeded** (``Store.record`` committed: the worker's
-  ``on_recorded`` hook counts them). Afterwards, untimed, the store's stats must show every
-  delivery ``succeeded`` and the receiver must hold every ``webhook-id``.
+  attempt has been durably recorded as succeeded** (``Store.record`` committed: a listener
+  added with ``Hub.add_attempt_listener`` counts them). Afterwards, untimed, the store's stats
+  must show every delivery ``succeeded`` and the receiver must hold every ``webhook-id``.
 * ``latency`` — (c) one endpoint, workers running in this process, ``hub.publish`` one event at a
-  time paced at ``rate``/s; latency = arrival at the receiver (its clock, ``time.time()``, the
-  same clock in both processes) − the start of the ``publish`` call.
+  time, started on a fixed schedule of ``rate``/s (open loop); latency = arrival at the
+  receiver (its clock, ``time.time()``, the same clock in both processes) − the start of the
+  ``publish`` call.
 * ``isolation`` — (d) the throughput of one healthy endpoint alone, then with a second endpoint
   that never answers (endpoint timeout 2 s) and a third whose port refuses connections, each of
   them subscribed to the same events; the result is the ratio.
@@ -98,7 +99,7 @@ class IsolationResult:
 
 
 class Tracker:
-    """The worker's ``on_recorded`` hook: counts durably recorded outcomes per endpoint and
+    """A ``Hub.add_attempt_listener`` listener: counts durably recorded outcomes per endpoint and
     sets ``done`` once the watched endpoints have ``target`` successes each."""
 
     def __init__(self, watched: Sequence[str], target: int) -> None:
@@ -190,8 +191,9 @@ async def throughput(
         ]
         publish_seconds = await _publish_all(hub, work, events)
         tracker = Tracker(ids, events)
+        hub.add_attempt_listener(tracker)
         started = time.perf_counter()
-        async with hub.run_workers(on_recorded=tracker):
+        async with hub.run_workers():
             await tracker.wait(limit)
             deliver_seconds = time.perf_counter() - started
         await _check_all_succeeded(hub, endpoints * events)
@@ -233,7 +235,8 @@ async def latency(
             result = await hub.publish(work.notifications[index])
             published.append((result.event_id, sent, time.perf_counter() - began))
 
-        async with hub.run_workers(on_recorded=tracker):
+        hub.add_attempt_listener(tracker)
+        async with hub.run_workers():
             await asyncio.sleep(0.2)  # let the worker settle into waiting for work
             tasks: set[asyncio.Task[None]] = set()
             started = time.perf_counter()
@@ -293,8 +296,9 @@ async def _healthy_rate(
             )
         await _publish_all(hub, work, events)
         tracker = Tracker([healthy.id], events)
+        hub.add_attempt_listener(tracker)
         started = time.perf_counter()
-        async with hub.run_workers(on_recorded=tracker):
+        async with hub.run_workers():
             await tracker.wait(300.0)
             seconds = time.perf_counter() - started
             failed = tracker.failed_attempts
