@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.panel import Panel
 from rich.text import Text
 
 from scanhook.cli.client import Backend, connect
@@ -188,16 +187,12 @@ def add(
         print_json(endpoint)
         return
     out.print(endpoint_detail(endpoint))
+    out.print(Text(f"endpoint {endpoint.get('id')} added", style="bold green"))
     out.print(
-        Panel(
-            Text.assemble(
-                "Keep the secret: the receiver verifies each delivery's signature with it.\n",
-                ("scanhook listen --secret " + str(endpoint.get("secret", "…")), "bold"),
-                " rehearses that locally.",
-            ),
-            title=f"endpoint {endpoint.get('id')} added",
-            title_align="left",
-            border_style="green",
+        Text(
+            "Keep the secret: the receiver verifies each delivery's signature with it. "
+            f"Rehearse locally: scanhook listen --secret {endpoint.get('secret', '…')}",
+            style="dim",
         )
     )
 
