@@ -50,23 +50,27 @@ def open_store(url: str, policy: StorePolicy | None = None) -> Store:
     """The store for the database ``url``, chosen by its scheme (no I/O happens yet).
 
     ``sqlite:///relative/path`` or ``sqlite:////absolute/path``: the embedded SQLite backend.
-    ``postgresql://…``: not in this release.
+    ``postgresql://user:password@host:port/database`` (also ``postgres://``,
+    ``postgresql+psycopg://``, ``postgresql+asyncpg://``): the PostgreSQL backend, for several
+    API and worker processes sharing one database (it connects through psycopg 3 whatever the
+    URL names).
     """
     try:
         backend = make_url(url).get_backend_name()
     except ArgumentError as exc:
         raise ConfigurationError(
-            f"database URL {url!r}: not a database URL (expected sqlite:///path)"
+            f"database URL {url!r}: not a database URL"
+            " (expected sqlite:///path or postgresql://user@host/database)"
         ) from exc
     if backend == "sqlite":
         from scanhook.store.sqlite import SqliteStore
 
         return SqliteStore(url, policy)
     if backend in ("postgresql", "postgres"):
-        raise ConfigurationError(
-            f"database URL {url!r}: the PostgreSQL backend comes with a later release;"
-            " for now use sqlite:///path/to/scanhook.db"
-        )
+        from scanhook.store.postgres import PostgresStore
+
+        return PostgresStore(url, policy)
     raise ConfigurationError(
-        f"database URL {url!r}: unsupported database {backend!r} (expected sqlite:///path)"
+        f"database URL {url!r}: unsupported database {backend!r}"
+        " (expected sqlite:///path or postgresql://user@host/database)"
     )

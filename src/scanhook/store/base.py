@@ -9,6 +9,7 @@ Driver errors are wrapped in :class:`scanhook.errors.DatabaseError` with ``raise
 from __future__ import annotations
 
 import abc
+import asyncio
 from collections.abc import Sequence
 
 from scanhook.store.records import (
@@ -181,3 +182,11 @@ class Store(abc.ABC):
     async def revoke_token(self, token_id: str, now: float) -> ApiToken:
         """Revoke it (a revoked token stays revoked, with its first revocation time).
         Raise NotFound."""
+
+    # -- wake-ups -------------------------------------------------------------------------------
+    async def wait_for_work(self, seconds: float) -> None:
+        """Return when another process may have made deliveries due (a publish, retry, replay,
+        release or enabling), or after ``seconds`` at the latest. A wake-up may be
+        spurious; a claim tells. The default only sleeps (SQLite: the database has no channel;
+        the workers' poll is the fallback). PostgreSQL returns on ``NOTIFY scanhook_due``."""
+        await asyncio.sleep(max(0.0, seconds))

@@ -2,6 +2,11 @@
 
 Endpoints are few, deliveries many: each enabled endpoint gets a handful of indexed queries
 (range scans of (endpoint_id, status, …)), never a scan of the deliveries table.
+
+On PostgreSQL several workers claim at once. A claim locks the endpoint rows it serves
+(``FOR UPDATE SKIP LOCKED``) and computes their free slots under that lock, and locks the
+delivery rows it takes the same way, so no two workers fill the same slots or lease the same
+delivery; an endpoint another worker holds is skipped and counted in :attr:`ClaimRound.contended`.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from scanhook.store.codec import endpoint_from_row
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
 
-__all__ = ["claim", "next_due_at"]
+__all__ = ["ClaimRound", "claim", "claim_round", "next_due_at"]
 
 
 @dataclass(slots=True)
@@ -58,6 +63,19 @@ class _Plan:
         return got
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRound:
+    """What one claim transaction leased, and how many enabled endpoints it had to skip
+    because another transaction held them (always 0 on SQLite)."""
+
+    deliveries: list[ClaimedDelivery]
+    contended: int
+
+
+class _Contended(Exception):
+    """An ordered endpoint's next row is locked by another transaction: skip it this round."""
+
+
 def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
     endpoint = endpoint_from_row(row)
     circuit = endpoint.circuit_open_until
@@ -69,6 +87,15 @@ def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
         (s for s in sending if s.lease_until is None or s.lease_until < now),
         key=lambda s: (s.lease_until or 0.0, s.publish_seq),
     )
+    if expired:
+        free = set(
+            connection.execute(
+                q.EXPIRED_TO_RECLAIM, {"ids": [s.id for s in expired], "now": now}
+            ).scalars()
+        )
+        if endpoint.ordered and len(free) < len(expired):
+            raise _Contended
+        expired = [s for s in expired if s.id in free]
     capacity = endpoint.max_in_flight - len(in_flight)
     if circuit is not None:  # half-open: one probe at a time
         capacity = min(capacity, 1 - len(in_flight))
@@ -119,10 +146,40 @@ def claim(
     ``rotation`` turns the order in which endpoints are served, so that with a small ``limit``
     no endpoint is always first.
     """
+    return claim_round(connection, worker_id, now, lease, limit, rotation).deliveries
+
+
+def claim_round(
+    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: int
+) -> ClaimRound:
+    """:func:`claim`, telling also how many endpoints were skipped as held by others."""
     if limit <= 0:
-        return []
-    rows = connection.execute(q.ENABLED_ENDPOINTS).all()
-    plans = [p for p in (_plan(connection, row, now) for row in rows) if p is not None]
+        return ClaimRound([], 0)
+    rows = connection.execute(q.ENDPOINTS_TO_CLAIM).all()
+    contended = 0
+    if connection.dialect.name == "postgresql":
+        contended = connection.execute(q.ENABLED_ENDPOINT_COUNT).scalar_one() - len(rows)
+    plans: list[_Plan] = []
+    for row in rows:
+        try:
+            plan = _plan(connection, row, now)
+        except _Contended:
+            contended += 1
+            continue
+        if plan is not None:
+            plans.append(plan)
+    return ClaimRound(_lease(connection, plans, worker_id, now, lease, limit, rotation), contended)
+
+
+def _lease(
+    connection: Connection,
+    plans: list[_Plan],
+    worker_id: str,
+    now: float,
+    lease: float,
+    limit: int,
+    rotation: int,
+) -> list[ClaimedDelivery]:
     if not plans:
         return []
     start = rotation % len(plans)

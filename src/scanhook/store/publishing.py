@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from scanhook import routing
+from scanhook.errors import ConflictError
 from scanhook.store import queries as q
 from scanhook.store.codec import endpoint_from_row
 from scanhook.store.ids import new_id
@@ -17,24 +18,57 @@ from scanhook.store.records import NewEvent, PublishResult, StorePolicy
 __all__ = ["publish"]
 
 
+def _claim_keys(
+    connection: Connection, firsts: dict[str, NewEvent], policy: StorePolicy
+) -> dict[str, str | None]:
+    """Claim the batch's idempotency keys: key -> None when this batch won it (its event is
+    new), else the id of the event published under it within the window."""
+    owners: dict[str, str | None] = {}
+    todo = sorted(firsts)
+    for _ in range(3):
+        if not todo:
+            break
+        rows = [
+            {"key": k, "event_id": firsts[k].id, "created_at": firsts[k].created_at} for k in todo
+        ]
+        won = set(
+            connection.execute(
+                q.claim_idempotency_keys(connection.dialect.name, rows),
+                {"window": policy.idempotency_window},
+            ).scalars()
+        )
+        owners.update(dict.fromkeys(won))
+        lost = [k for k in todo if k not in won]
+        if lost:
+            for row in connection.execute(q.IDEMPOTENCY_KEYS, {"keys": lost}):
+                owners[row.key] = row.event_id
+        # A key pruned between the two statements is claimed again.
+        todo = [k for k in lost if k not in owners]
+    if todo:
+        raise ConflictError(f"idempotency key {todo[0]!r}: changed concurrently; try again")
+    return owners
+
+
 def publish(
     connection: Connection, events: Sequence[NewEvent], policy: StorePolicy
 ) -> list[PublishResult]:
-    """Store ``events`` (see :meth:`scanhook.store.base.Store.publish`)."""
+    """Store ``events`` (see :meth:`scanhook.store.base.Store.publish`).
+
+    Idempotency keys are claimed first with one ``INSERT … ON CONFLICT`` (which takes over a key
+    older than the window), so concurrent publishes with one key create one event: the loser
+    waits for the winner's commit and answers with its event.
+    """
     if not events:
         return []
+    firsts: dict[str, NewEvent] = {}
+    for event in events:
+        if event.idempotency_key is not None:
+            firsts.setdefault(event.idempotency_key, event)
+    owners = _claim_keys(connection, firsts, policy) if firsts else {}
     endpoints = [endpoint_from_row(row) for row in connection.execute(q.ENABLED_ENDPOINTS)]
-    keys = sorted({e.idempotency_key for e in events if e.idempotency_key is not None})
-    known = (
-        {row.key: row for row in connection.execute(q.IDEMPOTENCY_KEYS, {"keys": keys})}
-        if keys
-        else {}
-    )
     results: list[PublishResult] = []
     event_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []
-    stale_keys: list[dict[str, Any]] = []
-    new_keys: list[dict[str, Any]] = []
     first_in_batch: dict[str, PublishResult] = {}
     for event in events:
         key = event.idempotency_key
@@ -43,16 +77,15 @@ def publish(
                 first = first_in_batch[key]
                 results.append(PublishResult(first.event_id, first.deliveries, duplicate=True))
                 continue
-            seen = known.get(key)
-            if seen is not None and seen.created_at >= event.created_at - policy.idempotency_window:
+            owner = owners[key]
+            if owner is not None:
                 count = connection.execute(
-                    q.COUNT_EVENT_DELIVERIES, {"event_id": seen.event_id}
+                    q.COUNT_EVENT_DELIVERIES, {"event_id": owner}
                 ).scalar_one()
-                results.append(PublishResult(seen.event_id, count, duplicate=True))
+                result = PublishResult(owner, count, duplicate=True)
+                first_in_batch[key] = result
+                results.append(result)
                 continue
-            if seen is not None:
-                stale_keys.append({"key": key})
-            new_keys.append({"key": key, "event_id": event.id, "created_at": event.created_at})
         event_rows.append(
             {
                 "id": event.id,
@@ -93,8 +126,4 @@ def publish(
         for seq, row in enumerate(delivery_rows, start=last - len(delivery_rows) + 1):
             row["publish_seq"] = seq
         connection.execute(q.INSERT_DELIVERY, delivery_rows)
-    if stale_keys:
-        connection.execute(q.DELETE_IDEMPOTENCY_KEY, stale_keys)
-    if new_keys:
-        connection.execute(q.INSERT_IDEMPOTENCY_KEY, new_keys)
     return results

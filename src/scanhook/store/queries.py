@@ -3,6 +3,9 @@
 Statements are dialect-neutral unless their name says otherwise; parameters are bound by name
 (``:name`` below) so one statement serves ``executemany`` with a list of parameter sets.
 Built once at import; SQLAlchemy caches their compiled form.
+
+Row locks (``FOR UPDATE``, ``SKIP LOCKED``) are what keeps several PostgreSQL workers apart;
+SQLite's compiler leaves them out (its one writer at a time needs none).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from sqlalchemy import (
     exists,
     func,
     insert,
+    or_,
     select,
     true,
     update,
@@ -54,11 +58,16 @@ __all__ = [
     "DUE_PENDING",
     "EARLIEST_PENDING",
     "ENABLED_ENDPOINTS",
+    "ENABLED_ENDPOINT_COUNT",
     "ENDPOINTS_BY_IDS",
+    "ENDPOINTS_TO_CLAIM",
+    "ENDPOINTS_TO_RECORD",
     "ENDPOINT_BY_ID",
     "ENDPOINT_COUNTS",
+    "ENDPOINT_TO_LOCK",
     "EVENT_BY_ID",
     "EVENT_DELIVERIES",
+    "EXPIRED_TO_RECLAIM",
     "FAIL_ENDPOINT_DELIVERIES",
     "FINISHED_DELIVERIES_BEFORE",
     "IDEMPOTENCY_KEYS",
@@ -76,6 +85,7 @@ __all__ = [
     "SET_DELIVERY_OUTCOME",
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
+    "claim_idempotency_keys",
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
     "list_endpoints",
@@ -91,6 +101,22 @@ INSERT_ENDPOINT: Insert = insert(endpoints)
 ENDPOINT_BY_ID = select(endpoints).where(endpoints.c.id == bindparam("id"))
 ENABLED_ENDPOINTS = select(endpoints).where(endpoints.c.enabled == true()).order_by(endpoints.c.id)
 ENDPOINTS_BY_IDS = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+ENABLED_ENDPOINT_COUNT = select(func.count()).where(endpoints.c.enabled == true())
+#: The enabled endpoints a claim may serve: each row stays locked until the claim commits, and
+#: an endpoint that another claim (or a record) holds is skipped, never waited for. Computing an
+#: endpoint's free slots under its row lock is what makes max_in_flight, the rate limit, the
+#: circuit and order hold across all workers together.
+ENDPOINTS_TO_CLAIM = ENABLED_ENDPOINTS.with_for_update(skip_locked=True)
+#: The endpoints whose health record() changes, locked in id order (so concurrent records never
+#: deadlock, and a health update is never lost to a concurrent one).
+ENDPOINTS_TO_RECORD = (
+    select(endpoints)
+    .where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(endpoints.c.id)
+    .with_for_update()
+)
+#: Lock one endpoint row (before changing its deliveries, so the lock order is endpoint first).
+ENDPOINT_TO_LOCK = select(endpoints.c.id).where(endpoints.c.id == bindparam("id")).with_for_update()
 DELETE_ENDPOINT: Delete = delete(endpoints).where(endpoints.c.id == bindparam("id"))
 #: :id, :enabled, :disabled_reason, :consecutive_failures, :failing_since, :last_success_at,
 #: :circuit_open_until (executemany from record()).
@@ -169,7 +195,8 @@ SENDING_OF_ENDPOINT = select(
     deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
 ).where(deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "sending")
 #: Pending and due rows of :endpoint_id, earliest first: a range scan of
-#: (endpoint_id, status, next_attempt_at). Bind :now, :limit, :offset.
+#: (endpoint_id, status, next_attempt_at). Bind :now, :limit, :offset. Rows locked by another
+#: transaction (an operator's retry, say) are skipped rather than waited for.
 DUE_PENDING = (
     select(deliveries.c.id)
     .where(
@@ -180,6 +207,18 @@ DUE_PENDING = (
     .order_by(deliveries.c.next_attempt_at)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
+    .with_for_update(skip_locked=True)
+)
+#: Of :ids (rows seen ``sending`` with an expired lease), those still so and not locked by anyone
+#: else (a late record() of the old lease may be finishing one): locked for the claim.
+EXPIRED_TO_RECLAIM = (
+    select(deliveries.c.id)
+    .where(
+        deliveries.c.id.in_(bindparam("ids", expanding=True)),
+        deliveries.c.status == "sending",
+        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < bindparam("now")),
+    )
+    .with_for_update(skip_locked=True)
 )
 #: The earliest next_attempt_at of :endpoint_id's pending rows.
 EARLIEST_PENDING = select(func.min(deliveries.c.next_attempt_at)).where(
@@ -244,6 +283,24 @@ SET_DELIVERY_OUTCOME: Update = (
 )
 
 
+def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Insert:
+    """Insert the keys of ``rows`` (:key, :event_id, :created_at), or take over a key whose row
+    is older than ``created_at - window`` (bind :window); RETURNING the keys won.
+
+    A key that is not returned belongs to an event published within the window, by this batch's
+    predecessors or by a concurrent publish, which PostgreSQL waits for (``ON CONFLICT``), so two
+    publishes with one key never both create an event. ``rows`` should be in key order (rows are
+    locked in that order, so concurrent publishes cannot deadlock on each other's keys).
+    """
+    insert_ = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    stmt = insert_(idempotency_keys).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=[idempotency_keys.c.key],
+        set_={"event_id": stmt.excluded.event_id, "created_at": stmt.excluded.created_at},
+        where=idempotency_keys.c.created_at < stmt.excluded.created_at - bindparam("window"),
+    ).returning(idempotency_keys.c.key)
+
+
 def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     """Insert attempts; one already recorded under its (delivery, number) is kept (an expired
     lease can make two workers report the same attempt)."""
@@ -275,9 +332,19 @@ FAIL_ENDPOINT_DELIVERIES: Update = (
         updated_at=bindparam("now"),
     )
 )
+#: Due now, unless it succeeded or an attempt holds an unexpired lease (checked again here, so
+#: a claim that won the row meanwhile is not undone).
 REQUEUE_DELIVERY: Update = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"))
+    .where(
+        deliveries.c.id == bindparam("b_id"),
+        deliveries.c.status != "succeeded",
+        or_(
+            deliveries.c.status != "sending",
+            deliveries.c.lease_until.is_(None),
+            deliveries.c.lease_until < bindparam("now"),
+        ),
+    )
     .values(
         status="pending",
         next_attempt_at=bindparam("now"),

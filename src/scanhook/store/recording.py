@@ -15,9 +15,26 @@ __all__ = ["record", "release"]
 
 
 def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: StorePolicy) -> None:
-    """Insert the attempts, move the deliveries on, update the endpoints' health."""
+    """Insert the attempts, move the deliveries on, update the endpoints' health.
+
+    The endpoint rows are locked first, in id order, and deliveries are updated in id order: on
+    PostgreSQL concurrent records then never deadlock, and never lose each other's health
+    updates (a claim skips a locked endpoint rather than waiting, so it is never in the cycle).
+    """
     if not outcomes:
         return
+    endpoint_ids = sorted({o.endpoint_id for o in outcomes})
+    health = {
+        row.id: Health(
+            enabled=bool(row.enabled),
+            disabled_reason=row.disabled_reason,
+            consecutive_failures=row.consecutive_failures,
+            failing_since=row.failing_since,
+            last_success_at=row.last_success_at,
+            circuit_open_until=row.circuit_open_until,
+        )
+        for row in connection.execute(q.ENDPOINTS_TO_RECORD, {"ids": endpoint_ids})
+    }
     connection.execute(
         q.insert_attempt_ignoring_duplicates(connection.dialect.name),
         [
@@ -31,7 +48,7 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                 "error": o.error,
                 "response_body": o.response_body,
             }
-            for o in outcomes
+            for o in sorted(outcomes, key=lambda o: (o.delivery_id, o.number))
         ],
     )
     connection.execute(
@@ -46,21 +63,9 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                 "b_error": None if o.succeeded else o.error,
                 "b_now": o.started_at + o.duration_ms / 1000.0,
             }
-            for o in outcomes
+            for o in sorted(outcomes, key=lambda o: (o.delivery_id, o.number))
         ],
     )
-    endpoint_ids = sorted({o.endpoint_id for o in outcomes})
-    health = {
-        row.id: Health(
-            enabled=bool(row.enabled),
-            disabled_reason=row.disabled_reason,
-            consecutive_failures=row.consecutive_failures,
-            failing_since=row.failing_since,
-            last_success_at=row.last_success_at,
-            circuit_open_until=row.circuit_open_until,
-        )
-        for row in connection.execute(q.ENDPOINTS_BY_IDS, {"ids": endpoint_ids})
-    }
     for outcome in sorted(outcomes, key=lambda o: o.started_at + o.duration_ms / 1000.0):
         state = health.get(outcome.endpoint_id)
         if state is not None:  # None: the endpoint was deleted meanwhile

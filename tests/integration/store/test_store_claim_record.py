@@ -1,4 +1,4 @@
-"""SqliteStore: claiming (leases, limits, circuit, rate, order, fairness) and recording outcomes."""
+"""Both backends: claiming (leases, limits, circuit, rate, order, fairness) and recording."""
 
 from __future__ import annotations
 

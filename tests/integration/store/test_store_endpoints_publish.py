@@ -1,4 +1,4 @@
-"""SqliteStore: endpoints, publishing (atomic batches, idempotency, routing) and reading events."""
+"""Both backends: endpoints, publishing (atomic batches, idempotency, routing), reading events."""
 
 from __future__ import annotations
 
@@ -9,13 +9,22 @@ from storekit import T0, MakeEndpoint, finished_scan, new_event, ticket
 
 from scanhook.errors import ConfigurationError, ConflictError, DatabaseError, NotFound
 from scanhook.store import EndpointSecret, Store, open_store
+from scanhook.store.postgres import PostgresStore
 from scanhook.store.sqlite import SqliteStore
 
 
 def test_open_store_chooses_the_backend_by_scheme(tmp_path: object) -> None:
     assert isinstance(open_store("sqlite:///./x.db"), SqliteStore)
-    with pytest.raises(ConfigurationError, match="PostgreSQL backend comes with a later release"):
-        open_store("postgresql://postgres@127.0.0.1/test")
+    # No I/O happens yet: any URL of the PostgreSQL family gives the PostgreSQL backend.
+    for url in (
+        "postgresql://postgres@127.0.0.1/test",
+        "postgres://postgres@127.0.0.1/test",
+        "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        "postgresql+asyncpg://postgres@127.0.0.1/test",
+    ):
+        assert isinstance(open_store(url), PostgresStore), url
+    with pytest.raises(ConfigurationError, match="names no database"):
+        open_store("postgresql://postgres@127.0.0.1")
     with pytest.raises(ConfigurationError, match="unsupported database 'mysql'"):
         open_store("mysql://localhost/x")
     with pytest.raises(ConfigurationError, match="in-memory"):

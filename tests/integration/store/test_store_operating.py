@@ -1,17 +1,20 @@
-"""SqliteStore: listing, retry, replay, stats, prune, upgrade and the wrapping of driver errors."""
+"""Both backends: listing, retry, replay, stats, prune and upgrade; SQLite's own driver errors
+(the PostgreSQL ones are in tests/integration/postgres)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from pgkit import sql
+from sqlalchemy import create_engine, text
 from storekit import T0, MakeEndpoint, new_event
 
 from scanhook.errors import ConflictError, DatabaseError, NotFound
-from scanhook.store import AttemptOutcome, ClaimedDelivery, Store, open_store
+from scanhook.store import AttemptOutcome, ClaimedDelivery, Endpoint, Store, open_store
 from scanhook.store.sqlite import SqliteStore
 
 LEASE = 30.0
@@ -132,17 +135,25 @@ async def test_prune_in_batches(store: Store, make_endpoint: MakeEndpoint) -> No
     assert await store.prune(older_than=T0 + 500) == 0
 
 
-async def test_prune_forgets_expired_idempotency_keys(store: Store) -> None:
-    assert isinstance(store, SqliteStore)
+def _keys(db_url: str) -> list[str]:
+    if db_url.startswith("sqlite"):
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as c:
+                return list(c.execute(text("SELECT key FROM idempotency_keys")).scalars())
+        finally:
+            engine.dispose()
+    return [row.key for row in sql(db_url, "SELECT key FROM idempotency_keys")]
+
+
+async def test_prune_forgets_expired_idempotency_keys(store: Store, db_url: str) -> None:
     now = time.time()
     window = store.policy.idempotency_window
     await store.publish([new_event(at=now - window - 10, key="old")])
     await store.publish([new_event(at=now, key="fresh")])
+    assert sorted(_keys(db_url)) == ["fresh", "old"]
     await store.prune(older_than=now - 2 * window)  # keeps every event
-    keys = await store._reader.transaction(
-        "test", lambda c: list(c.execute(text("SELECT key FROM idempotency_keys")).scalars())
-    )
-    assert keys == ["fresh"]
+    assert _keys(db_url) == ["fresh"]
 
 
 async def test_upgrade_is_idempotent_and_concurrent_upgrades_succeed(db_url: str) -> None:
@@ -190,11 +201,22 @@ async def test_missing_tables_raise_database_error(tmp_path: Path) -> None:
         await store.close()
 
 
+@pytest.fixture
+async def sqlite_store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    s = open_store(f"sqlite:///{tmp_path / 'own.db'}")
+    assert isinstance(s, SqliteStore)
+    await s.upgrade()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
 async def test_a_full_disk_raises_database_error_and_keeps_nothing(
-    store: Store, make_endpoint: MakeEndpoint
+    sqlite_store: SqliteStore,
 ) -> None:
-    assert isinstance(store, SqliteStore)
-    await make_endpoint()
+    store = sqlite_store
+    await store.create_endpoint(Endpoint(id="ep_1", url="https://receiver.example/hook"))
     # Cap the file at its current size: the next growth is "database or disk is full".
     await store._writer.transaction(
         "test",
