@@ -168,6 +168,11 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     message = str(exc.detail)
+    if exc.status_code == 400 and message == "There was an error parsing the body":
+        # FastAPI's answer to a body that is not JSON text at all (e.g. not UTF-8).
+        return error_response(
+            422, "malformed_json", "the body is not valid JSON (it is not UTF-8 JSON text)"
+        )
     if exc.status_code == 404 and message == "Not Found":
         message = f"no route {request.url.path!r}"
     elif exc.status_code == 405:
