@@ -6,7 +6,7 @@ puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
 
 from __future__ import annotations
 
-from scanhook.cli import admin, emit, endpoints, listen, notifications, operating, run, serve
+from scanhook.cli import admin, demo, emit, endpoints, listen, notifications, operating, run, serve
 from scanhook.cli.app import app
 
 __all__ = ["app", "main"]
@@ -19,6 +19,7 @@ admin.register(app)
 listen.register(app)
 run.register(app)
 serve.register(app)
+demo.register(app)
 
 
 def main() -> None:
