@@ -29,7 +29,8 @@ class Listener:
         self._label = label
         self._notified = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self.listening = False
+        #: Set while the LISTEN connection is up.
+        self.listening = asyncio.Event()
 
     async def wait(self, seconds: float) -> None:
         """Return on a notification received since the last return, or after ``seconds``."""
@@ -48,7 +49,7 @@ class Listener:
                     self._conninfo, autocommit=True, application_name="scanhook-listen"
                 ) as connection:
                     await connection.execute(f"LISTEN {NOTIFY_CHANNEL}")
-                    self.listening = True
+                    self.listening.set()
                     # Whatever was notified while no one listened: look once.
                     self._notified.set()
                     backoff = 0.5
@@ -61,7 +62,7 @@ class Listener:
                     error=str(exc).strip(),
                     retry_in=backoff,
                 )
-            self.listening = False
+            self.listening.clear()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
 
@@ -71,4 +72,4 @@ class Listener:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self.listening = False
+        self.listening.clear()
