@@ -71,6 +71,8 @@ class Worker:
         self._wake = asyncio.Event()
         self._ack_ready = asyncio.Event()
         self._acks: list[AttemptOutcome] = []
+        # Held while outcomes are written, so that stopping never cuts a write in half.
+        self._recording = asyncio.Lock()
         # Claimed and not yet recorded: delivery id -> its sending task.
         self._inflight: dict[str, asyncio.Task[None]] = {}
 
@@ -92,11 +94,7 @@ class Worker:
             await self._claim_loop(stop)
         finally:
             stopper.cancel()
-            await self._drain(grace)
-            flusher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await flusher
-            await self._flush_all()
+            await self._drain(grace, flusher)
 
     async def _relay_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()
@@ -219,32 +217,43 @@ class Worker:
             await self._flush_once()
 
     async def _flush_once(self) -> bool:
-        batch, self._acks = self._acks, []
-        if not batch:
-            return True
-        try:
-            await self._store.record(batch)
-        except ScanhookError as exc:
-            # Keep the outcomes and try again; if this process dies first, the leases expire
-            # and the deliveries are sent again (at least once).
-            log.warning("recording attempts failed; retrying", error=str(exc), count=len(batch))
-            self._acks[:0] = batch
+        recorded = await self._record_acks()
+        if not recorded:
             await asyncio.sleep(0.5)
             self._ack_ready.set()
-            return False
-        for outcome in batch:
-            self._inflight.pop(outcome.delivery_id, None)
+        return recorded
+
+    async def _record_acks(self) -> bool:
+        """Record the outcomes waiting; False (and keep them) when the store failed."""
+        async with self._recording:
+            batch, self._acks = self._acks, []
+            if not batch:
+                return True
+            try:
+                await self._store.record(batch)
+            except ScanhookError as exc:
+                # Keep the outcomes and try again; if this process dies first, the leases
+                # expire and the deliveries are sent again (at least once).
+                log.warning("recording attempts failed; retrying", error=str(exc), count=len(batch))
+                self._acks[:0] = batch
+                return False
+            for outcome in batch:
+                self._inflight.pop(outcome.delivery_id, None)
         if self._on_recorded is not None:
             self._on_recorded(batch)
         self._wake.set()
         return True
 
     async def _flush_all(self, attempts: int = 5) -> None:
-        for _ in range(attempts):
-            if await self._flush_once() and not self._acks:
+        for attempt in range(attempts):
+            if await self._record_acks() and not self._acks:
                 return
+            if attempt + 1 < attempts:
+                await asyncio.sleep(0.5)
 
-    async def _drain(self, grace: float) -> None:
+    async def _drain(self, grace: float, flusher: asyncio.Task[None]) -> None:
+        """Stop: let attempts in flight finish within ``grace`` (cancel the rest), record every
+        outcome, and give what has none back to the store."""
         tasks = [task for task in self._inflight.values() if not task.done()]
         if tasks:
             log.info("waiting for attempts in flight", count=len(tasks), grace=grace)
@@ -253,11 +262,27 @@ class Worker:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        # Stop the flusher between two writes, never during one: an outcome being recorded
+        # must not be taken for unrecorded and released (nor its write abandoned).
+        async with self._recording:
+            flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
         await self._flush_all()
-        recorded = {outcome.delivery_id for outcome in self._acks}
-        unfinished = [d for d in self._inflight if d not in recorded]
+        unrecorded = {outcome.delivery_id for outcome in self._acks}
+        if unrecorded:
+            # The store is failing: these were attempted; their leases expire and they are
+            # sent again (at least once).
+            log.warning("could not record attempts before stopping", count=len(unrecorded))
+        unfinished = [d for d in self._inflight if d not in unrecorded]
         if unfinished:
-            with contextlib.suppress(ScanhookError):
+            try:
                 await self._store.release(unfinished)
-            log.info("released unfinished deliveries", count=len(unfinished))
+                log.info("released unfinished deliveries", count=len(unfinished))
+            except ScanhookError as exc:
+                log.warning(
+                    "could not release unfinished deliveries; their leases will expire",
+                    error=str(exc),
+                    count=len(unfinished),
+                )
         self._inflight.clear()
