@@ -6,13 +6,9 @@
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("scanhook")
-except PackageNotFoundError:  # pragma: no cover - only when run from a bare source tree
-    __version__ = "0.0.0"
+from scanhook._version import __version__
 
 if TYPE_CHECKING:
     from scanhook.hub import Hub

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import structlog
 from pydantic import ValidationError
 
-from scanhook import __version__
+from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.request import active_secrets, build_headers

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from scanhook import __version__
+from scanhook._version import __version__
 from scanhook.api.auth import require_token
 from scanhook.api.errors import install_error_handlers
 from scanhook.api.limits import MAX_BODY_BYTES, BodyLimit

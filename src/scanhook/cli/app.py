@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from scanhook import __version__
+from scanhook._version import __version__
 
 __all__ = ["app"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from scanhook import __version__
+from scanhook._version import __version__
 from scanhook.delivery.signing import sign
 from scanhook.store.records import Endpoint
 
