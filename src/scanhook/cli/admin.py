@@ -7,18 +7,19 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import SecretStr
 from rich.table import Table
 from rich.text import Text
 
-from scanhook.cli.client import LocalBackend
 from scanhook.cli.common import DatabaseOption, JsonOption, print_json, run_async, settings_or_exit
 from scanhook.cli.output import err, out
-from scanhook.config import Settings
-from scanhook.hub import Hub
+
+if TYPE_CHECKING:
+    from scanhook.cli.local import LocalBackend
+    from scanhook.config import Settings
 
 __all__ = ["mask_url", "register"]
 
@@ -63,6 +64,8 @@ def _shown(name: str, value: Any) -> Any:
 
 
 def _rows(settings: Settings, database_url: str | None) -> list[dict[str, Any]]:
+    from scanhook.config import Settings
+
     _, from_file = _file_settings()
     rows = []
     for name, field in Settings.model_fields.items():
@@ -114,6 +117,9 @@ def config_show(database_url: DatabaseOption = None, as_json: JsonOption = False
 def _tokens(database_url: str | None, action: Any) -> Any:
     settings = settings_or_exit(database_url=database_url)
 
+    from scanhook.cli.local import LocalBackend
+    from scanhook.hub import Hub
+
     async def go() -> Any:
         async with Hub(settings) as hub:
             return await action(LocalBackend(hub))
@@ -129,7 +135,7 @@ def token_create(
 ) -> None:
     """Make an API token and print it; this is the only time it is shown."""
 
-    async def action(backend: LocalBackend) -> dict[str, Any]:
+    async def action(backend: LocalBackend) -> Any:
         return await backend.create_token(name)
 
     created = _tokens(database_url, action)
@@ -150,7 +156,7 @@ def token_create(
 def token_list(database_url: DatabaseOption = None, as_json: JsonOption = False) -> None:
     """The tokens (never their values): name, when made, last used, revoked."""
 
-    async def action(backend: LocalBackend) -> list[dict[str, Any]]:
+    async def action(backend: LocalBackend) -> Any:
         return await backend.list_tokens()
 
     tokens = _tokens(database_url, action)
@@ -179,7 +185,7 @@ def token_revoke(
 ) -> None:
     """Revoke a token at once: requests with it get 401 from then on."""
 
-    async def action(backend: LocalBackend) -> dict[str, Any]:
+    async def action(backend: LocalBackend) -> Any:
         return await backend.revoke_token(token_id)
 
     revoked = _tokens(database_url, action)

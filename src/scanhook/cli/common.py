@@ -6,14 +6,16 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Coroutine
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.text import Text
 
 from scanhook.cli.output import err, write_bytes
-from scanhook.config import Settings, load_settings
 from scanhook.errors import ScanhookError
+
+if TYPE_CHECKING:
+    from scanhook.config import Settings
 
 __all__ = [
     "ApiUrlOption",
@@ -73,6 +75,8 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 def settings_or_exit(**overrides: Any) -> Settings:
     """The validated settings (``None`` overrides are left out), or a clear message and exit 2."""
+    from scanhook.config import load_settings
+
     try:
         return load_settings(**{k: v for k, v in overrides.items() if v is not None})
     except ScanhookError as exc:

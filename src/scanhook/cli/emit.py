@@ -11,7 +11,7 @@ import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -29,7 +29,9 @@ from scanhook.cli.common import (
     run_async,
 )
 from scanhook.cli.output import err, out, write_bytes
-from scanhook.config import Settings
+
+if TYPE_CHECKING:
+    from scanhook.config import Settings
 from scanhook.errors import InvalidNotification
 from scanhook.notifications import encode, parse, to_wire
 

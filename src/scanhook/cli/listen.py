@@ -8,15 +8,17 @@ import json
 import signal
 import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
 from scanhook.cli.common import fail, run_async
 from scanhook.cli.output import err, out
-from scanhook.delivery.signing import generate_secret, validate_secret
-from scanhook.receiver import Received, Receiver, ReceiverOptions, key_fields
+from scanhook.receiver.summary import key_fields
+
+if TYPE_CHECKING:
+    from scanhook.receiver.app import Received, Receiver
 
 __all__ = ["describe", "register"]
 
@@ -123,6 +125,8 @@ def listen(
     Bad signatures are reported loudly and answered 401. Point an endpoint here:
     `scanhook endpoint add http://127.0.0.1:9000/ --secret <the secret printed at start>`
     """
+    from scanhook.delivery.signing import generate_secret, validate_secret
+
     if no_verify and secrets:
         fail("--no-verify and --secret contradict each other; give one", 2)
     generated = None
@@ -134,6 +138,8 @@ def listen(
             validate_secret(secret)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--secret") from None
+    from scanhook.receiver.app import Receiver, ReceiverOptions
+
     options = ReceiverOptions(secrets=tuple(secrets or ()), status=status, fail_rate=fail_rate)
     notes = err if as_json else out
 

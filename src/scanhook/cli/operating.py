@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.live import Live
@@ -26,7 +26,12 @@ from scanhook.cli.common import (
 from scanhook.cli.output import err, out
 from scanhook.cli.render import deliveries_table, event_detail, stats_table
 from scanhook.durations import parse_duration
-from scanhook.store.records import DELIVERY_STATUSES, DeliveryStatus
+
+if TYPE_CHECKING:
+    from scanhook.store.records import DeliveryStatus
+
+#: The delivery statuses (scanhook.store.records.DELIVERY_STATUSES, without loading the store).
+DELIVERY_STATUSES: tuple[DeliveryStatus, ...] = ("pending", "sending", "succeeded", "failed")
 
 __all__ = ["register"]
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from typing import TYPE_CHECKING
 
 import structlog
 import typer
 
 from scanhook.cli.common import DatabaseOption, settings_or_exit
 from scanhook.cli.output import err, out
-from scanhook.config import Settings
+
+if TYPE_CHECKING:
+    from scanhook.config import Settings
 from scanhook.errors import ScanhookError
-from scanhook.hub import Hub
 from scanhook.logs import configure_logging
 
 __all__ = ["register"]
@@ -26,6 +28,8 @@ async def _run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    from scanhook.hub import Hub
+
     async with Hub(settings) as hub:
         log.info("worker started", database=settings.database_url, pid=os.getpid())
         await hub.run(stop)
@@ -54,6 +58,8 @@ db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
 def db_upgrade(database_url: DatabaseOption = None) -> None:
     """Bring the database to the current schema (safe to run while others start)."""
     settings = settings_or_exit(database_url=database_url)
+
+    from scanhook.hub import Hub
 
     async def upgrade() -> None:
         async with Hub(settings):

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
 from collections.abc import Iterator
 
+import structlog
 import uvicorn
 from fastapi import FastAPI
+from rich.text import Text
 
-__all__ = ["bind", "serve_app", "url_of"]
+from scanhook.api import create_app
+from scanhook.cli.common import fail
+from scanhook.cli.output import out
+from scanhook.config import Settings
+from scanhook.hub import Hub
+
+__all__ = ["bind", "run_service", "serve_app", "url_of"]
+
+log = structlog.get_logger("scanhook.cli")
 
 
 class _Server(uvicorn.Server):
@@ -65,3 +77,60 @@ async def serve_app(app: FastAPI, sock: socket.socket, stop: asyncio.Event) -> N
         server.should_exit = True
         stopping.cancel()
         await serving
+
+
+def _announce_token(token: str) -> None:
+    out.print(
+        Text(
+            "No API token existed, so scanhook made one; it is shown only this once:",
+            style="bold yellow",
+        )
+    )
+    out.print(Text.assemble("API token: ", (token, "bold")))
+    out.print(
+        Text(
+            "Store it now; clients send 'Authorization: Bearer <token>'. More tokens: "
+            "scanhook token create NAME; revoke one: scanhook token revoke ID.",
+            style="dim",
+        )
+    )
+
+
+async def run_service(settings: Settings, host: str, port: int, workers: bool) -> None:
+    """``serve`` (workers=True) or ``api``: until SIGTERM/SIGINT, then drain and return."""
+    try:
+        sock = bind(host, port)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        async with Hub(settings) as hub:
+            token = await hub.ensure_initial_token()
+            if token is not None:
+                _announce_token(token)
+            app = create_app(hub)
+            url = url_of(sock)
+            what = "API, delivery workers and background jobs" if workers else "API only"
+            out.print(
+                Text.assemble(
+                    ("scanhook is serving ", "bold"),
+                    (url, "bold cyan"),
+                    f" ({what}; docs at {url}/docs, health at {url}/healthz)",
+                )
+            )
+            log.info("serving", url=url, database=settings.database_url, pid=os.getpid())
+            tasks = [asyncio.create_task(serve_app(app, sock, stop))]
+            if workers:
+                tasks.append(asyncio.create_task(hub.run(stop)))
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            stop.set()
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+            log.info("stopped")
+    finally:
+        sock.close()

@@ -1,12 +1,11 @@
 """A webhook receiver for integrators and the demo: verifies Standard Webhooks signatures,
 reports each request, and answers with a chosen status (or fails some) to rehearse failures.
 
-``scanhook listen`` runs it from the command line; :class:`Receiver` runs it inside a program.
+``scanhook listen`` runs it from the command line; :class:`scanhook.receiver.app.Receiver` runs it
+inside a program; :mod:`scanhook.receiver.summary` picks a notification's key fields. (Nothing is
+imported here, so that the command line starts without loading the web server.)
 """
 
 from __future__ import annotations
 
-from scanhook.receiver.app import Received, Receiver, ReceiverOptions, receiver_app
-from scanhook.receiver.summary import key_fields
-
-__all__ = ["Received", "Receiver", "ReceiverOptions", "key_fields", "receiver_app"]
+__all__: list[str] = []
