@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -92,6 +93,13 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except Exception as exc:
+        if os.environ.get("SCANHOOK_LOG_LEVEL", "").lower() == "debug":
+            raise
+        fail(
+            f"unexpected failure ({type(exc).__name__}: {exc}); "
+            "run again with SCANHOOK_LOG_LEVEL=debug to see where"
+        )
 
 
 def print_json(value: Any) -> None:
