@@ -71,7 +71,7 @@ def _rows(settings: Settings, database_url: str | None) -> list[dict[str, Any]]:
     for name, field in Settings.model_fields.items():
         variable = f"SCANHOOK_{name.upper()}"
         if name == "database_url" and database_url is not None and variable not in os.environ:
-            source = "--database-url"
+            source = "flag"
         elif variable in os.environ:
             source = "environment"
         elif name in from_file:
