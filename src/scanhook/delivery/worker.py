@@ -136,11 +136,18 @@ class Worker:
         return self._poll_interval if wait <= 0 else min(self._poll_interval, wait)
 
     async def _sleep(self, stop: asyncio.Event, seconds: float) -> None:
+        """Until a wake-up in this process (publish, recorded outcomes, stop), a wake-up from the
+        database (PostgreSQL's NOTIFY from other processes), or ``seconds``."""
         if stop.is_set() or self._wake.is_set():
             return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
+        woken = asyncio.ensure_future(self._wake.wait())
+        notified = asyncio.ensure_future(self._store.wait_for_work(seconds))
+        try:
+            await asyncio.wait({woken, notified}, timeout=seconds)
+        finally:
+            for task in (woken, notified):
+                task.cancel()
+            await asyncio.gather(woken, notified, return_exceptions=True)
 
     # -- one attempt ------------------------------------------------------------------------------
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
