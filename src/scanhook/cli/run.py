@@ -1,4 +1,4 @@
-"""``scanhook worker`` and ``scanhook db upgrade``: the engine on the configured database."""
+"""``scanhook worker``, ``scanhook db upgrade`` and ``db copy`` (in :mod:`scanhook.cli.db`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import structlog
 import typer
 
 from scanhook.cli.common import DatabaseOption, settings_or_exit
+from scanhook.cli.db import db_copy
 from scanhook.cli.output import err, out
 
 if TYPE_CHECKING:
@@ -51,7 +52,9 @@ def worker(database_url: DatabaseOption = None) -> None:
         raise typer.Exit(1) from None
 
 
-db_app = typer.Typer(help="The database: migrations.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: migrations, and copying SQLite into PostgreSQL.", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")
@@ -75,4 +78,5 @@ def db_upgrade(database_url: DatabaseOption = None) -> None:
 
 def register(app: typer.Typer) -> None:
     app.command("worker")(worker)
+    db_app.command("copy")(db_copy)
     app.add_typer(db_app, name="db")
