@@ -455,6 +455,9 @@ class Hub:
             await task
 
     async def _background(self, stop: asyncio.Event) -> None:
+        await self._while_leading("retention", self._prune_loop, stop)
+
+    async def _prune_loop(self, stop: asyncio.Event) -> None:
         retention = self.settings.seconds("retention")
         while not stop.is_set():
             try:
@@ -466,3 +469,60 @@ class Hub:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(PRUNE_EVERY):
                     await stop.wait()
+
+    async def _while_leading(
+        self,
+        name: str,
+        job: Callable[[asyncio.Event], Coroutine[Any, Any, None]],
+        stop: asyncio.Event,
+    ) -> None:
+        """Run ``job(until)`` while this Hub's store leads ``name`` among every process on the
+        database (:meth:`Store.try_lead`, checked every ``poll_interval``). When the lead is lost
+        the job is stopped (``until`` set, the task cancelled) and this waits to lead again;
+        a job that ends by itself is started again at the next check. Ends when ``stop`` is set.
+        """
+        every = max(0.05, self.settings.seconds("poll_interval"))
+        while not stop.is_set():
+            if not await self._leads(name):
+                await _wait(stop, every)
+                continue
+            until = asyncio.Event()
+            task = asyncio.create_task(job(until), name=f"scanhook-{name}")
+            try:
+                while not stop.is_set() and not task.done():
+                    await _wait(stop, every, task)
+                    if stop.is_set() or task.done():
+                        break
+                    if not await self._leads(name):
+                        log.warning("lost the lead of a background job; stopping it", job=name)
+                        break
+            finally:
+                until.set()
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    try:
+                        await task
+                    except Exception:
+                        log.exception("background job failed", job=name)
+            if not stop.is_set():
+                await _wait(stop, every)
+
+    async def _leads(self, name: str) -> bool:
+        try:
+            return await self.store.try_lead(name)
+        except ScanhookError as exc:
+            log.warning("could not check the lead of a background job", job=name, error=str(exc))
+            return False
+
+
+async def _wait(
+    stop: asyncio.Event, seconds: float, task: asyncio.Task[None] | None = None
+) -> None:
+    """Return when ``stop`` is set (or ``task`` is done), or after ``seconds``."""
+    waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(stop.wait())]
+    if task is not None:
+        waiters.append(task)
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiters[0].cancel()

@@ -190,3 +190,13 @@ class Store(abc.ABC):
         spurious; a claim tells. The default only sleeps (SQLite: the database has no channel;
         the workers' poll is the fallback). PostgreSQL returns on ``NOTIFY scanhook_due``."""
         await asyncio.sleep(max(0.0, seconds))
+
+    # -- background jobs ------------------------------------------------------------------------
+    async def try_lead(self, name: str) -> bool:
+        """Whether this store leads the background job ``name`` (retention, the scheduler)
+        among every process on the database, taking the lead when no one holds it. Call it
+        before each run of the job: True again while the lead is kept, False once it was lost.
+        PostgreSQL holds an advisory lock per job on a dedicated connection, released when the
+        leader's connection closes (its process died), so another process takes over at its next
+        call. The default (SQLite: one machine) always leads."""
+        return True

@@ -31,6 +31,7 @@ from scanhook.store.postgres_engine import (
     postgres_label,
     postgres_url,
 )
+from scanhook.store.postgres_leader import Leadership
 from scanhook.store.postgres_listen import Listener
 from scanhook.store.records import (
     ApiToken,
@@ -64,6 +65,7 @@ class PostgresStore(Store):
         self._engine = make_postgres_engine(self.url, pool_size)
         self._db = PgRunner(self._engine, self.label, pool_size)
         self._listener = Listener(libpq_conninfo(self.url), self.label)
+        self._leadership = Leadership(libpq_conninfo(self.url), self.label)
         # Workers start their turns at different endpoints.
         self._rotation = random.randrange(1 << 16)
 
@@ -73,6 +75,7 @@ class PostgresStore(Store):
         await self._db.call("upgrade", lambda: upgrade_postgresql(url))
 
     async def close(self) -> None:
+        await self._leadership.close()
         await self._listener.close()
         await self._db.close()
 
@@ -191,6 +194,11 @@ class PostgresStore(Store):
 
     async def wait_for_work(self, seconds: float) -> None:
         await self._listener.wait(seconds)
+
+    async def try_lead(self, name: str) -> bool:
+        """An advisory lock per job on this store's leader connection (see
+        :mod:`scanhook.store.postgres_leader`)."""
+        return await self._leadership.try_lead(name)
 
     # -- operating ------------------------------------------------------------------------------
     async def list_deliveries(
