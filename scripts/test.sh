@@ -7,5 +7,5 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff check";       ruff check src tests bench
 echo "== ruff format";      ruff format --check src tests bench
 echo "== mypy --strict";    mypy
-echo "== import-linter";    lint-imports
+echo "== import-linter";    lint-imports --no-cache
 echo "== pytest";           pytest "$@"
