@@ -32,7 +32,7 @@ from croniter.croniter import CroniterBadDateError, CroniterError
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from scanhook.notifications.timefmt import load_zone
-from scanhook.schedules.wallclock import instants
+from scanhook.schedules.wallclock import instants, offset_bounds
 
 __all__ = [
     "CronRecurrence",
@@ -43,9 +43,9 @@ __all__ = [
     "zone_name",
 ]
 
-# Wall times this far before `after` are generated so that no reordering across a DST change (or a
-# zone's change of standard offset) can hide an occurrence.
-_SLACK = timedelta(days=2)
+# Wall times from a minute before the earliest one whose instant can be after `after` are
+# generated (see `_occurrences`), so that no reordering across a DST change hides an occurrence.
+_MARGIN = timedelta(minutes=1)
 
 _CRON_NICKNAMES = {
     "@yearly": "0 0 1 1 *",
@@ -117,7 +117,11 @@ class Recurrence(abc.ABC):
     ) -> Iterator[datetime]:
         if count == 0:
             return
-        start = after.astimezone(self.zone).replace(tzinfo=None, fold=0) - _SLACK
+        # A wall time w is the instant w - offset(w); it is after `after` only if
+        # w > after + offset(w) >= after + the lowest offset near it.
+        naive = after.replace(tzinfo=None)
+        low, _ = offset_bounds(naive, self.zone)  # `naive` is within a day of its wall time
+        start = naive + low - _MARGIN
         emitted = 0
         for moment in instants(self._walls(start), self.zone):
             if moment <= after:
