@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     poll_interval: str = _duration_field("1s", "Fallback poll when no wake-up arrives.")
     shutdown_grace: str = _duration_field("10s", "How long SIGTERM waits for in-flight attempts.")
     disable_after: str = _duration_field("5d", "Failing this long without success disables.")
+    schedule_grace: str = _duration_field(
+        "1h", "After downtime, schedule notices late by less than this are still sent."
+    )
     circuit_threshold: int = Field(5, ge=1, description="Failures in a row that open a circuit.")
     claim_batch: int = Field(500, ge=1, le=10000, description="Deliveries claimed at once.")
     max_concurrency: int = Field(
@@ -112,7 +115,13 @@ class Settings(BaseSettings):
         return value
 
     @field_validator(
-        "secret_overlap", "retention", "lease", "poll_interval", "shutdown_grace", "disable_after"
+        "secret_overlap",
+        "retention",
+        "lease",
+        "poll_interval",
+        "shutdown_grace",
+        "disable_after",
+        "schedule_grace",
     )
     @classmethod
     def _check_duration(cls, value: str) -> str:

@@ -22,6 +22,7 @@ import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import structlog
@@ -40,6 +41,8 @@ from scanhook.errors import InvalidRequest, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
 from scanhook.notifications import Notification, encode, parse, sample
+from scanhook.scheduler import Clock, PassResult, Scheduler
+from scanhook.schedules import Notice, parse_patch, parse_schedule, upcoming_notices
 from scanhook.store import Store, open_store
 from scanhook.store.ids import new_id
 from scanhook.store.records import (
@@ -53,6 +56,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
 
@@ -101,7 +105,11 @@ def _check_filter(text: str | None) -> None:
 class Hub:
     """scanhook in one object: publishing, endpoints, and the workers."""
 
-    def __init__(self, settings: Settings, store: Store | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store | None = None, *, clock: Clock | None = None
+    ) -> None:
+        """``clock`` (Unix seconds, default ``time.time``) is the scheduler's time: what is due,
+        and when schedules were created and edited. Tests pass one they can move."""
         self.settings = settings
         self.store = store or open_store(
             settings.database_url,
@@ -117,6 +125,14 @@ class Hub:
         self._workers: list[Worker] = []
         self._attempt_listeners: list[AttemptListener] = []
         self._sync_loop: asyncio.AbstractEventLoop | None = None
+        self.clock: Clock = clock or time.time
+        self.scheduler = Scheduler(
+            self.store,
+            make_event=lambda notification: self._new_event(notification, None),
+            grace=settings.seconds("schedule_grace"),
+            clock=self.clock,
+            on_published=self._wake_workers,
+        )
 
     @classmethod
     def open(cls, database_url: str | None = None, **settings: Any) -> Hub:
@@ -340,6 +356,70 @@ class Hub:
         for worker in self._workers:
             worker.wake()
 
+    # -- schedules ------------------------------------------------------------------------------
+    async def add_schedule(self, data: Mapping[str, Any]) -> ScheduleRecord:
+        """Create a schedule from decoded JSON (contract §7); InvalidSchedule names each bad
+        field. It announces runs whose notice time is after now."""
+        spec = parse_schedule(data)
+        now = self.clock()
+        record = ScheduleRecord(
+            id=new_id("sch"), spec=spec, created_at=now, updated_at=now, notices_through=now
+        )
+        await self.start()
+        created = await self.store.create_schedule(record)
+        self.scheduler.wake()
+        return created
+
+    async def get_schedule(self, schedule_id: str) -> ScheduleRecord:
+        await self.start()
+        return await self.store.get_schedule(schedule_id)
+
+    async def list_schedules(
+        self, *, after: str | None = None, limit: int = 100
+    ) -> list[ScheduleRecord]:
+        await self.start()
+        return await self.store.list_schedules(after=after, limit=limit)
+
+    async def update_schedule(self, schedule_id: str, changes: Mapping[str, Any]) -> ScheduleRecord:
+        """Apply a partial update. A change of when or whether notices are sent (recurrence,
+        timezone, leads, enabled) affects only notices sent after it: what was due before it is
+        published first under the old rule, then the watermark moves to now."""
+        patch = parse_patch(changes)
+        await self.start()
+        current = await self.store.get_schedule(schedule_id)
+        spec = patch.apply(current.spec)
+        if patch.affects_notices:
+            await self.scheduler.run_pass(only=schedule_id)
+        updated = await self.store.update_schedule(
+            schedule_id, spec, self.clock(), move_watermark=patch.affects_notices
+        )
+        self.scheduler.wake()
+        return updated
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        """Stop announcing it; its notice log stays (GET …/notices)."""
+        await self.start()
+        await self.store.delete_schedule(schedule_id, self.clock())
+        self.scheduler.wake()
+
+    async def next_notices(self, schedule_id: str, count: int) -> list[Notice]:
+        """The schedule's next ``count`` notices after now, in send order."""
+        schedule = await self.get_schedule(schedule_id)
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        return upcoming_notices(self.scheduler.plan(schedule), after=now, count=count)
+
+    async def schedule_notices(
+        self, schedule_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[NoticeRecord]:
+        """The notice log (sent and skipped), also of a deleted schedule."""
+        await self.start()
+        return await self.store.list_notices(schedule_id, after=after, limit=limit)
+
+    async def run_scheduler_pass(self) -> PassResult:
+        """One scheduler pass now (the running Hub does this every second or sooner)."""
+        await self.start()
+        return await self.scheduler.run_pass()
+
     # -- API tokens -------------------------------------------------------------------------------
     async def create_token(self, name: str) -> tuple[str, str]:
         """A new API token named ``name``: returns ``(id, token)``. Only the token's hash is
@@ -455,7 +535,13 @@ class Hub:
             await task
 
     async def _background(self, stop: asyncio.Event) -> None:
-        await self._while_leading("retention", self._prune_loop, stop)
+        scheduler = asyncio.create_task(self._while_leading("scheduler", self.scheduler.run, stop))
+        try:
+            await self._while_leading("retention", self._prune_loop, stop)
+        finally:
+            scheduler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scheduler
 
     async def _prune_loop(self, stop: asyncio.Event) -> None:
         retention = self.settings.seconds("retention")

@@ -12,6 +12,7 @@ import abc
 import asyncio
 from collections.abc import Sequence
 
+from scanhook.schedules import ScheduleSpec
 from scanhook.store.records import (
     ApiToken,
     AttemptOutcome,
@@ -25,6 +26,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["Store"]
 
@@ -200,3 +202,57 @@ class Store(abc.ABC):
         leader's connection closes (its process died), so another process takes over at its next
         call. The default (SQLite: one machine) always leads."""
         return True
+
+    # -- schedules (issue 6) --------------------------------------------------------------------
+    @abc.abstractmethod
+    async def create_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord: ...
+
+    @abc.abstractmethod
+    async def get_schedule(
+        self, schedule_id: str, *, include_deleted: bool = False
+    ) -> ScheduleRecord:
+        """Raise NotFound when there is no such schedule (a deleted one counts as none unless
+        ``include_deleted``)."""
+
+    @abc.abstractmethod
+    async def list_schedules(
+        self, *, after: str | None = None, limit: int = 100
+    ) -> list[ScheduleRecord]:
+        """Schedules that are not deleted, ordered by id; ``after`` is the last id of the
+        previous page."""
+
+    @abc.abstractmethod
+    async def active_schedules(self) -> list[ScheduleRecord]:
+        """Every enabled schedule that is not deleted."""
+
+    @abc.abstractmethod
+    async def update_schedule(
+        self, schedule_id: str, spec: ScheduleSpec, now: float, *, move_watermark: bool
+    ) -> ScheduleRecord:
+        """Write the spec and bump the revision; ``move_watermark`` moves ``notices_through`` to
+        ``now`` (if later), so that the change affects only notices sent after it. NotFound."""
+
+    @abc.abstractmethod
+    async def delete_schedule(self, schedule_id: str, now: float) -> None:
+        """Mark it deleted (it stops announcing; its notice log stays). NotFound."""
+
+    @abc.abstractmethod
+    async def list_notices(
+        self, schedule_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[NoticeRecord]:
+        """The notice log of a schedule (deleted ones too) in send order; ``after`` is the key of
+        the last notice of the previous page. NotFound when the schedule never existed."""
+
+    @abc.abstractmethod
+    async def record_notices(
+        self,
+        schedule_id: str,
+        revision: int,
+        notices: Sequence[NoticeRecord],
+        events: Sequence[NewEvent],
+        through: float,
+    ) -> list[NoticeRecord] | None:
+        """In one durable transaction: record ``notices`` under their unique keys, publish (as
+        :meth:`publish` does) the event of each sent notice that this call recorded first, and
+        move the schedule's watermark to ``through``. Exactly once per key, whoever calls.
+        None, with nothing written, when the schedule is no longer at ``revision``."""

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from scanhook.store import claiming, operating, publishing, recording, tokens
+from scanhook.schedules import ScheduleSpec
+from scanhook.store import claiming, operating, publishing, recording, schedules, tokens
 from scanhook.store.base import Store
 from scanhook.store.lane import Lane
 from scanhook.store.migrate import upgrade_sqlite
@@ -31,6 +32,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 from scanhook.store.sqlite_engine import make_sqlite_engine, sqlite_path
 
 __all__ = ["SqliteStore"]
@@ -235,4 +237,65 @@ class SqliteStore(Store):
     async def revoke_token(self, token_id: str, now: float) -> ApiToken:
         return await self._writer.transaction(
             "revoke_token", lambda c: tokens.revoke_token(c, token_id, now)
+        )
+
+    # -- schedules ------------------------------------------------------------------------------
+    async def create_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord:
+        return await self._writer.transaction(
+            "create_schedule", lambda c: schedules.create_schedule(c, schedule)
+        )
+
+    async def get_schedule(
+        self, schedule_id: str, *, include_deleted: bool = False
+    ) -> ScheduleRecord:
+        return await self._reader.transaction(
+            "get_schedule",
+            lambda c: schedules.get_schedule(c, schedule_id, include_deleted=include_deleted),
+        )
+
+    async def list_schedules(
+        self, *, after: str | None = None, limit: int = 100
+    ) -> list[ScheduleRecord]:
+        return await self._reader.transaction(
+            "list_schedules", lambda c: schedules.list_schedules(c, after, limit)
+        )
+
+    async def active_schedules(self) -> list[ScheduleRecord]:
+        return await self._reader.transaction("active_schedules", schedules.active_schedules)
+
+    async def update_schedule(
+        self, schedule_id: str, spec: ScheduleSpec, now: float, *, move_watermark: bool
+    ) -> ScheduleRecord:
+        return await self._writer.transaction(
+            "update_schedule",
+            lambda c: schedules.update_schedule(
+                c, schedule_id, spec, now, move_watermark=move_watermark
+            ),
+        )
+
+    async def delete_schedule(self, schedule_id: str, now: float) -> None:
+        await self._writer.transaction(
+            "delete_schedule", lambda c: schedules.delete_schedule(c, schedule_id, now)
+        )
+
+    async def list_notices(
+        self, schedule_id: str, *, after: str | None = None, limit: int = 100
+    ) -> list[NoticeRecord]:
+        return await self._reader.transaction(
+            "list_notices", lambda c: schedules.list_notices(c, schedule_id, after, limit)
+        )
+
+    async def record_notices(
+        self,
+        schedule_id: str,
+        revision: int,
+        notices: Sequence[NoticeRecord],
+        events: Sequence[NewEvent],
+        through: float,
+    ) -> list[NoticeRecord] | None:
+        return await self._writer.transaction(
+            "record_notices",
+            lambda c: schedules.record_notices(
+                c, schedule_id, revision, notices, events, through, self.policy
+            ),
         )

@@ -43,6 +43,8 @@ __all__ = [
     "events",
     "idempotency_keys",
     "metadata",
+    "schedule_notices",
+    "schedules",
     "sequences",
 ]
 
@@ -170,4 +172,45 @@ api_tokens = Table(
     Column("created_at", Double, nullable=False),
     Column("last_used_at", Double, nullable=True),
     Column("revoked_at", Double, nullable=True),
+)
+
+#: Scan schedules (migration 0003). A deleted schedule keeps its row (``deleted_at``) so that its
+#: notice log still names it. ``notices_through`` is the scheduler's watermark: every notice whose
+#: send time is at or before it has been decided (sent, skipped, or not due under an edit).
+schedules = Table(
+    "schedules",
+    metadata,
+    Column("id", ID, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("recurrence", Text, nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("leads", JSON, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    Column("deleted_at", Double, nullable=True),
+    # Bumped by every change: a scheduler pass that read an older revision records nothing.
+    Column("revision", Integer, nullable=False),
+    Column("notices_through", Double, nullable=False),
+)
+
+#: The notice log: one row per (schedule, occurrence, lead) ever decided, keyed by
+#: :func:`scanhook.schedules.notice_key`. The key being the primary key is what makes a notice
+#: exactly-once: its row and its event are written in one transaction.
+schedule_notices = Table(
+    "schedule_notices",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    # No foreign key: the log outlives nothing, but a schedule is never removed either.
+    Column("schedule_id", ID, nullable=False),
+    Column("occurrence", Double, nullable=False),
+    Column("lead", String(32), nullable=False),
+    Column("lead_seconds", Integer, nullable=False),
+    Column("send_at", Double, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("event_id", ID, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Index(None, "schedule_id", "send_at"),
 )
