@@ -1,5 +1,6 @@
 """A real scanhook API on uvicorn (127.0.0.1, port 0) in a thread with its own event loop, on a
-SQLite file, with the Hub's workers optionally running beside it on the same loop."""
+SQLite file or the test's PostgreSQL database (see ``conftest.py``), with the Hub's workers
+optionally running beside it on the same loop."""
 
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from scanhook.hub import Hub
 T = TypeVar("T")
 
 TOKEN = "fixed-test-token-0123456789"
+#: The database of the running test: a PostgreSQL URL (set by conftest's ``database``
+#: fixture, which runs every test on both backends), or None for the SQLite file given.
+DATABASE_URL: str | None = None
 
 
 class ApiServer:
@@ -27,7 +31,7 @@ class ApiServer:
     def __init__(self, db: Path, *, workers: bool = False, **settings: Any) -> None:
         settings.setdefault("api_token", TOKEN)
         settings.setdefault("allow_private_networks", True)
-        self.hub = Hub.open(f"sqlite:///{db}", **settings)
+        self.hub = Hub.open(DATABASE_URL or f"sqlite:///{db}", **settings)
         self.app = create_app(self.hub)
         self._workers = workers
         self._loop = asyncio.new_event_loop()

@@ -1,7 +1,7 @@
 """Helpers of the engine tests: a scriptable loopback receiver, notifications, a Hub on a
-SQLite file in tmp_path, and bounded waiting.
+SQLite file in tmp_path or a PostgreSQL database (see ``conftest.py``), and bounded waiting.
 
-Every test here drives the real engine (Hub → SqliteStore → Worker → HttpClient) against
+Every test here drives the real engine (Hub → store → Worker → HttpClient) against
 aiohttp servers on 127.0.0.1 (or the loopback alias 127.0.0.2); nothing is mocked.
 """
 
@@ -41,6 +41,9 @@ __all__ = [
 
 #: The schedule most tests use: quick, but long enough to see the spacing.
 FAST_SCHEDULE = "0.2s,0.4s,0.8s"
+#: The database of the running test: a PostgreSQL URL (set by conftest's ``database``
+#: fixture, which runs every test on both backends), or None for a SQLite file in tmp_path.
+DATABASE_URL: str | None = None
 
 Handler = Callable[["Hit", web.Request], Awaitable[web.StreamResponse]]
 
@@ -169,8 +172,8 @@ async def receiving(*receivers: Receiver) -> AsyncIterator[None]:
 async def hub_on(
     tmp_path: Path, policy: StorePolicy | None = None, **settings: Any
 ) -> AsyncIterator[Hub]:
-    """A started Hub on a fresh SQLite file; private networks allowed and the fast schedule
-    unless the test says otherwise."""
+    """A started Hub on a fresh database (SQLite, or the test's PostgreSQL); private networks
+    allowed and the fast schedule unless the test says otherwise."""
     options: dict[str, Any] = {
         "allow_private_networks": True,
         "retry_schedule": FAST_SCHEDULE,
@@ -178,7 +181,7 @@ async def hub_on(
         "request_timeout": 5,
     }
     options.update(settings)
-    url = f"sqlite:///{tmp_path}/db.sqlite"
+    url = DATABASE_URL or f"sqlite:///{tmp_path}/db.sqlite"
     if policy is None:
         hub = Hub.open(url, **options)
     else:
