@@ -143,7 +143,10 @@ class Worker:
         woken = asyncio.ensure_future(self._wake.wait())
         notified = asyncio.ensure_future(self._store.wait_for_work(seconds))
         try:
-            await asyncio.wait({woken, notified}, timeout=seconds)
+            # FIRST_COMPLETED: asyncio.wait's default waits for both, i.e. the whole poll.
+            await asyncio.wait(
+                {woken, notified}, timeout=seconds, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             for task in (woken, notified):
                 task.cancel()
