@@ -12,7 +12,7 @@ from scanhook.api.auth import require_token
 from scanhook.api.errors import install_error_handlers
 from scanhook.api.limits import MAX_BODY_BYTES, BodyLimit
 from scanhook.api.openapi import install_openapi
-from scanhook.api.routes import deliveries, endpoints, events, health, operations
+from scanhook.api.routes import deliveries, endpoints, events, health, operations, schedules
 from scanhook.hub import Hub
 from scanhook.metrics import Metrics
 
@@ -60,6 +60,7 @@ def create_app(
         events.router,
         deliveries.router,
         operations.stats_router,
+        schedules.router,
     ):
         app.include_router(router, dependencies=protected)
     install_openapi(app)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from scanhook.notifications import EventType
+from scanhook.notifications import EventType, ScanType
 from scanhook.store.records import DeliveryStatus
 
 __all__ = [
@@ -25,10 +25,16 @@ __all__ = [
     "EndpointSecrets",
     "EventAccepted",
     "EventOut",
+    "NextNotice",
+    "NextNotices",
+    "NoticeOut",
+    "NoticePage",
     "PreviousSecret",
     "ReplayIn",
     "Requeued",
     "RotateSecretIn",
+    "ScheduleOut",
+    "SchedulePage",
     "SecretOut",
     "SendTestIn",
     "SendTestResult",
@@ -213,3 +219,63 @@ class StatsOut(BaseModel):
         description="Seconds the oldest due delivery has waited; null when none is due."
     )
     endpoints: EndpointCounts
+
+
+# -- schedules ---------------------------------------------------------------------------------
+class ScheduleOut(BaseModel):
+    """A schedule (contract §7)."""
+
+    id: str
+    name: str
+    type: ScanType
+    link: str
+    recurrence: str = Field(description="Five-field cron expression or RFC 5545 text.")
+    timezone: str = Field(description="IANA zone in which the recurrence is read.")
+    leads: list[str] = Field(description="How long before each run it is announced.")
+    enabled: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class SchedulePage(BaseModel):
+    data: list[ScheduleOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
+
+
+class NextNotice(BaseModel):
+    send_at: str = Field(
+        description="When it will be sent: ISO 8601 with its UTC offset, in the display zone.",
+        json_schema_extra={"format": "date-time"},
+        examples=["2026-03-29T00:30:00+00:00"],
+    )
+    starts_at: str = Field(
+        description="The run it announces, in the wire format (display zone).",
+        examples=["2026-03-29 01:30"],
+    )
+    lead: str = Field(description="The lead as given.", examples=["1h"])
+
+
+class NextNotices(BaseModel):
+    notices: list[NextNotice] = Field(description="The next notices, in send order.")
+
+
+class NoticeOut(BaseModel):
+    """A notice of the schedule's log: sent (with its event) or skipped (sent too late)."""
+
+    key: str = Field(description="Unique key: schedule id / occurrence (UTC) / lead in seconds.")
+    schedule_id: str
+    starts_at: str = Field(description="The run it announces, in the wire format.")
+    occurrence: datetime = Field(description="The run it announces.")
+    lead: str
+    send_at: datetime = Field(description="When it was due.")
+    status: Literal["sent", "skipped"] = Field(
+        description="sent: published as an event; skipped: its send time had passed by more "
+        "than the grace window (SCANHOOK_SCHEDULE_GRACE) when the scheduler got to it."
+    )
+    event_id: str | None = Field(description="The published event (GET /v1/events/{id}).")
+    recorded_at: datetime
+
+
+class NoticePage(BaseModel):
+    data: list[NoticeOut]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from scanhook.api.models import (
@@ -15,8 +15,12 @@ from scanhook.api.models import (
     EndpointHealth,
     EndpointOut,
     EventOut,
+    NoticeOut,
+    ScheduleOut,
 )
+from scanhook.notifications.timefmt import format_timestamp
 from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = [
     "MASK",
@@ -27,6 +31,8 @@ __all__ = [
     "event",
     "mask_auth",
     "moment",
+    "notice",
+    "schedule",
     "seconds",
     "unmask_auth",
 ]
@@ -162,4 +168,35 @@ def event(e: EventRecord) -> EventOut:
         idempotency_key=e.idempotency_key,
         payload=json.loads(e.body),
         deliveries=[delivery_detail(d) for d in e.deliveries],
+    )
+
+
+def schedule(record: ScheduleRecord) -> ScheduleOut:
+    spec = record.spec
+    return ScheduleOut(
+        id=record.id,
+        name=spec.name,
+        type=spec.type,
+        link=spec.link,
+        recurrence=spec.recurrence,
+        timezone=spec.timezone,
+        leads=list(spec.leads),
+        enabled=spec.enabled,
+        created_at=_at(record.created_at),
+        updated_at=_at(record.updated_at),
+    )
+
+
+def notice(record: NoticeRecord, display_tz: tzinfo = UTC) -> NoticeOut:
+    """A notice of the log; ``starts_at`` in the wire format of the display zone."""
+    return NoticeOut(
+        key=record.key,
+        schedule_id=record.schedule_id,
+        starts_at=format_timestamp(_at(record.occurrence), display_tz),
+        occurrence=_at(record.occurrence),
+        lead=record.lead,
+        send_at=_at(record.send_at),
+        status=record.status,
+        event_id=record.event_id,
+        recorded_at=_at(record.created_at),
     )

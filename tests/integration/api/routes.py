@@ -26,4 +26,15 @@ V1_ROUTES: list[tuple[str, str, Any]] = [
     ("GET", "/v1/deliveries/dlv_01JD0000000000000000000000", None),
     ("POST", "/v1/deliveries/dlv_01JD0000000000000000000000/retry", None),
     ("GET", "/v1/stats", None),
+    (
+        "POST",
+        "/v1/schedules",
+        {"name": "n", "type": "network", "link": "https://x.example/s", "recurrence": "0 2 * * *"},
+    ),
+    ("GET", "/v1/schedules", None),
+    ("GET", "/v1/schedules/sch_01JD0000000000000000000000", None),
+    ("PATCH", "/v1/schedules/sch_01JD0000000000000000000000", {"name": "x"}),
+    ("DELETE", "/v1/schedules/sch_01JD0000000000000000000000", None),
+    ("GET", "/v1/schedules/sch_01JD0000000000000000000000/next", None),
+    ("GET", "/v1/schedules/sch_01JD0000000000000000000000/notices", None),
 ]

@@ -26,6 +26,7 @@ def test_the_route_list_covers_every_v1_route_of_the_app(api: ApiServer) -> None
             ("ep_01JD0000000000000000000000", "{endpoint_id}"),
             ("evt_01JD0000000000000000000000", "{event_id}"),
             ("dlv_01JD0000000000000000000000", "{delivery_id}"),
+            ("sch_01JD0000000000000000000000", "{schedule_id}"),
         ):
             template = template.replace(raw, name)
         listed.add((method, template))
