@@ -6,13 +6,25 @@ puts them on the root :data:`app`. ``main`` is the ``scanhook`` console script.
 
 from __future__ import annotations
 
-from scanhook.cli import admin, demo, emit, endpoints, listen, notifications, operating, run, serve
+from scanhook.cli import (
+    admin,
+    demo,
+    emit,
+    endpoints,
+    listen,
+    notifications,
+    operating,
+    run,
+    schedules,
+    serve,
+)
 from scanhook.cli.app import app
 
 __all__ = ["app", "main"]
 
 notifications.register(app)
 endpoints.register(app)
+schedules.register(app)
 emit.register(app)
 operating.register(app)
 admin.register(app)

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from scanhook.api import render
 from scanhook.cli.client import JSON, PAGE, Backend
 from scanhook.hub import Hub
+from scanhook.schedules import render_next
 from scanhook.store.records import ApiToken, DeliveryStatus
 
 __all__ = ["LocalBackend"]
@@ -102,6 +103,37 @@ class LocalBackend(Backend):
 
     async def revoke_token(self, token_id: str) -> JSON:
         return _token(await self.hub.revoke_token(token_id))
+
+    # -- schedules ------------------------------------------------------------------------------
+    async def add_schedule(self, fields: JSON) -> JSON:
+        return _dump(render.schedule(await self.hub.add_schedule(fields)))
+
+    async def list_schedules(self) -> list[JSON]:
+        found: list[JSON] = []
+        after: str | None = None
+        while True:
+            page = await self.hub.list_schedules(after=after, limit=PAGE)
+            found.extend(_dump(render.schedule(s)) for s in page)
+            if len(page) < PAGE:
+                return found
+            after = page[-1].id
+
+    async def get_schedule(self, schedule_id: str) -> JSON:
+        return _dump(render.schedule(await self.hub.get_schedule(schedule_id)))
+
+    async def update_schedule(self, schedule_id: str, changes: JSON) -> JSON:
+        return _dump(render.schedule(await self.hub.update_schedule(schedule_id, changes)))
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self.hub.delete_schedule(schedule_id)
+
+    async def next_notices(self, schedule_id: str, count: int) -> JSON:
+        notices = await self.hub.next_notices(schedule_id, count)
+        return render_next(notices, self.hub.tz)
+
+    async def schedule_notices(self, schedule_id: str, limit: int) -> list[JSON]:
+        records = await self.hub.schedule_notices(schedule_id, limit=limit)
+        return [_dump(render.notice(n, self.hub.tz)) for n in records]
 
 
 def _dump(model: BaseModel) -> JSON:

@@ -161,6 +161,37 @@ class ApiBackend(Backend):
         result: JSON = await self._call("GET", "/v1/stats")
         return result
 
+    # -- schedules ------------------------------------------------------------------------------
+    async def add_schedule(self, fields: JSON) -> JSON:
+        result: JSON = await self._call("POST", "/v1/schedules", body=fields)
+        return result
+
+    async def list_schedules(self) -> list[JSON]:
+        return await self._list("/v1/schedules", {"limit": str(PAGE)})
+
+    async def get_schedule(self, schedule_id: str) -> JSON:
+        result: JSON = await self._call("GET", f"/v1/schedules/{_segment(schedule_id)}")
+        return result
+
+    async def update_schedule(self, schedule_id: str, changes: JSON) -> JSON:
+        result: JSON = await self._call(
+            "PATCH", f"/v1/schedules/{_segment(schedule_id)}", body=changes
+        )
+        return result
+
+    async def delete_schedule(self, schedule_id: str) -> None:
+        await self._call("DELETE", f"/v1/schedules/{_segment(schedule_id)}")
+
+    async def next_notices(self, schedule_id: str, count: int) -> JSON:
+        result: JSON = await self._call(
+            "GET", f"/v1/schedules/{_segment(schedule_id)}/next", params={"count": str(count)}
+        )
+        return result
+
+    async def schedule_notices(self, schedule_id: str, limit: int) -> list[JSON]:
+        path = f"/v1/schedules/{_segment(schedule_id)}/notices"
+        return await self._list(path, {"limit": str(min(limit, PAGE))}, limit)
+
 
 def _segment(value: str) -> str:
     return quote(value, safe="")
