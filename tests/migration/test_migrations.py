@@ -35,8 +35,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-def test_head_is_0003_and_history_is_linear() -> None:
-    assert head_revision() == "0003"
+def test_head_is_0004_and_history_is_linear() -> None:
+    assert head_revision() == "0004"
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -185,6 +185,31 @@ class Store(abc.ABC):
         """Revoke it (a revoked token stays revoked, with its first revocation time).
         Raise NotFound."""
 
+    # -- ticket lifecycle across systems (issue 7) --------------------------------------------
+    @abc.abstractmethod
+    async def get_remote_ref(self, endpoint_id: str, correlation_key: str) -> str | None:
+        """The remote id (Jira issue key, ServiceNow sys_id) stored for the record that a
+        delivery to ``endpoint_id`` created for ``correlation_key`` (``ticket/4711``), or None."""
+
+    @abc.abstractmethod
+    async def put_remote_ref(
+        self,
+        endpoint_id: str,
+        correlation_key: str,
+        remote_id: str,
+        delivery_id: str,
+        now: float,
+    ) -> None:
+        """Store (or replace) the remote id of ``correlation_key`` at ``endpoint_id``."""
+
+    @abc.abstractmethod
+    async def note_attention(self, delivery_id: str, number: int, note: str, now: float) -> None:
+        """Record that attempt ``number`` of the delivery needs an operator's attention."""
+
+    @abc.abstractmethod
+    async def attention_notes(self, delivery_ids: Sequence[str]) -> dict[str, dict[int, str]]:
+        """The attention notes of these deliveries: delivery id -> attempt number -> note."""
+
     # -- wake-ups -------------------------------------------------------------------------------
     async def wait_for_work(self, seconds: float) -> None:
         """Return when another process may have made deliveries due (a publish, retry, replay,

@@ -20,7 +20,15 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from scanhook.schedules import ScheduleSpec
-from scanhook.store import claiming, operating, publishing, recording, schedules, tokens
+from scanhook.store import (
+    claiming,
+    operating,
+    publishing,
+    recording,
+    remote_refs,
+    schedules,
+    tokens,
+)
 from scanhook.store import queries as q
 from scanhook.store.base import Store
 from scanhook.store.migrate import upgrade_postgresql
@@ -281,6 +289,39 @@ class PostgresStore(Store):
     async def revoke_token(self, token_id: str, now: float) -> ApiToken:
         return await self._db.transaction(
             "revoke_token", lambda c: tokens.revoke_token(c, token_id, now)
+        )
+
+    # -- ticket lifecycle across systems --------------------------------------------------------
+    async def get_remote_ref(self, endpoint_id: str, correlation_key: str) -> str | None:
+        return await self._db.transaction(
+            "get_remote_ref",
+            lambda c: remote_refs.get_remote_ref(c, endpoint_id, correlation_key),
+        )
+
+    async def put_remote_ref(
+        self,
+        endpoint_id: str,
+        correlation_key: str,
+        remote_id: str,
+        delivery_id: str,
+        now: float,
+    ) -> None:
+        await self._db.transaction(
+            "put_remote_ref",
+            lambda c: remote_refs.put_remote_ref(
+                c, endpoint_id, correlation_key, remote_id, delivery_id, now
+            ),
+        )
+
+    async def note_attention(self, delivery_id: str, number: int, note: str, now: float) -> None:
+        await self._db.transaction(
+            "note_attention",
+            lambda c: remote_refs.note_attention(c, delivery_id, number, note, now),
+        )
+
+    async def attention_notes(self, delivery_ids: Sequence[str]) -> dict[str, dict[int, str]]:
+        return await self._db.transaction(
+            "attention_notes", lambda c: remote_refs.attention_notes(c, delivery_ids)
         )
 
     # -- schedules ------------------------------------------------------------------------------

@@ -39,10 +39,12 @@ __all__ = [
     "api_tokens",
     "attempts",
     "deliveries",
+    "delivery_notes",
     "endpoints",
     "events",
     "idempotency_keys",
     "metadata",
+    "remote_refs",
     "schedule_notices",
     "schedules",
     "sequences",
@@ -213,4 +215,31 @@ schedule_notices = Table(
     Column("event_id", ID, nullable=True),
     Column("created_at", Double, nullable=False),
     Index(None, "schedule_id", "send_at"),
+)
+
+#: Ticket lifecycle across systems (migration 0004): the id a target gave the record an
+#: endpoint's delivery created (a Jira issue key, a ServiceNow sys_id), per correlation key
+#: (``ticket/4711``), so that the matching close transitions or resolves that record.
+remote_refs = Table(
+    "remote_refs",
+    metadata,
+    # No foreign key: a deleted endpoint's references go with nothing else either.
+    Column("endpoint_id", ID, primary_key=True),
+    Column("correlation_key", String(255), primary_key=True),
+    Column("remote_id", String(255), nullable=False),
+    # The delivery whose response carried it.
+    Column("delivery_id", ID, nullable=False),
+    Column("updated_at", Double, nullable=False),
+)
+
+#: Notes an operator should see on an attempt (migration 0004), e.g. "needs attention: ticket
+#: closed with no Jira issue known, so one was created". Rare, so kept beside ``attempts``
+#: rather than in it (the attempts insert is the engine's hot path).
+delivery_notes = Table(
+    "delivery_notes",
+    metadata,
+    Column("delivery_id", ID, primary_key=True),
+    Column("number", Integer, primary_key=True),
+    Column("attention", Text, nullable=False),
+    Column("created_at", Double, nullable=False),
 )
