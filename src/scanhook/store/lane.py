@@ -1,19 +1,26 @@
 """A lane: one thread that owns one database connection and runs blocking work on it.
 
 The store awaits a lane from the event loop; the driver's blocking calls happen on the lane's
-thread, one unit of work (one transaction) at a time, so a lane is also a queue. Driver errors
-come out as :class:`~scanhook.errors.DatabaseError` (``raise … from``); scanhook's own errors
-(NotFound, ConflictError) pass through after the transaction is rolled back.
+thread, so a lane is also a queue. Transactions that are waiting in the queue when the thread
+takes the next one run together in **one** transaction (group commit), each in its own
+savepoint: one ``COMMIT`` (one fsync) and one hand-off back to the event loop for all of them,
+and every caller still gets its result only once that commit returned. A unit of work that raises
+one of scanhook's own errors (NotFound, ConflictError) is rolled back to its savepoint alone and
+its caller gets the error; when the shared transaction fails otherwise (a driver error), every
+unit of it is run again alone, so only the culprit fails. Driver errors come out as
+:class:`~scanhook.errors.DatabaseError` (``raise … from``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import queue
 import sqlite3
+import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
@@ -21,9 +28,12 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from scanhook.errors import DatabaseError, ScanhookError
 
-__all__ = ["Lane", "describe_driver_error"]
+__all__ = ["MAX_GROUP", "Lane", "describe_driver_error"]
 
 T = TypeVar("T")
+
+#: At most this many queued transactions share one commit.
+MAX_GROUP = 64
 
 
 def describe_driver_error(exc: BaseException) -> str:
@@ -33,40 +43,126 @@ def describe_driver_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
+@dataclass(slots=True)
+class _Job:
+    op: str
+    #: ``work(connection)`` in a transaction, or ``work()`` on the lane's thread.
+    work: Callable[..., Any]
+    in_transaction: bool
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Any]
+    ok: bool = False
+    value: Any = None
+
+
+_STOP = object()
+
+
+def _settle(jobs: list[_Job]) -> None:
+    """On the event loop: hand each job's result (or error) to its caller."""
+    for job in jobs:
+        if job.future.cancelled():
+            continue
+        if job.ok:
+            job.future.set_result(job.value)
+        else:
+            job.future.set_exception(job.value)
+
+
 class Lane:
     """One thread and one connection of ``engine``; ``label`` names the database in errors."""
 
     def __init__(self, engine: Engine, name: str, label: str) -> None:
         self._engine = engine
+        self._name = name
         self._label = label
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._queue: queue.SimpleQueue[_Job | object] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._closed = False
 
     async def transaction(self, op: str, work: Callable[[Connection], T]) -> T:
-        """Run ``work`` in one transaction on the lane's connection; commit when it returns."""
-        return await self._submit(op, lambda: self._in_transaction(work))
+        """Run ``work`` in a transaction on the lane's connection; return once it is committed
+        (possibly together with other transactions queued at the same time)."""
+        return cast(T, await self._submit(op, work, in_transaction=True))
 
     async def call(self, op: str, work: Callable[[], T]) -> T:
-        """Run ``work`` (which opens its own connections) on the lane's thread."""
-        return await self._submit(op, work)
+        """Run ``work`` (which opens its own connections) on the lane's thread, alone."""
+        return cast(T, await self._submit(op, work, in_transaction=False))
 
     async def close(self) -> None:
-        """Close the connection and stop the thread."""
+        """Finish what is queued, close the connection and stop the thread."""
         if self._closed:
             return
         self._closed = True
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.run_in_executor(self._executor, self._drop_connection)
-        finally:
-            self._executor.shutdown(wait=True)
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(_STOP)
+        await asyncio.get_running_loop().run_in_executor(None, thread.join)
 
-    async def _submit(self, op: str, work: Callable[[], T]) -> T:
+    async def _submit(self, op: str, work: Callable[..., Any], *, in_transaction: bool) -> Any:
         if self._closed:
             raise DatabaseError(f"{self._label}: {op} failed: the store is closed")
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
+            self._thread.start()
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self._guarded, op, work)
+        future: asyncio.Future[Any] = loop.create_future()
+        self._queue.put(_Job(op, work, in_transaction, loop, future))
+        return await future
+
+    # -- on the lane's thread ---------------------------------------------------------------------
+    def _run(self) -> None:
+        carry: _Job | object | None = None
+        try:
+            while True:
+                item = carry if carry is not None else self._queue.get()
+                carry = None
+                if not isinstance(item, _Job):
+                    return
+                group = [item]
+                if item.in_transaction:
+                    while len(group) < MAX_GROUP:
+                        try:
+                            following = self._queue.get_nowait()
+                        except queue.Empty:
+                            break
+                        if not isinstance(following, _Job) or not following.in_transaction:
+                            carry = following
+                            break
+                        group.append(following)
+                self._execute(group)
+        finally:
+            self._drop_connection()
+
+    def _execute(self, group: list[_Job]) -> None:
+        if len(group) == 1:
+            self._alone(group[0])
+        else:
+            try:
+                self._guarded(group[0].op, lambda: self._in_group(group))
+            except BaseException:
+                for (
+                    job
+                ) in group:  # the shared transaction failed: each alone, so only a culprit fails
+                    self._alone(job)
+        by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+        for job in group:
+            by_loop.setdefault(job.loop, []).append(job)
+        for loop, jobs in by_loop.items():
+            with contextlib.suppress(RuntimeError):  # that loop is closed: no one waits
+                loop.call_soon_threadsafe(_settle, jobs)
+
+    def _alone(self, job: _Job) -> None:
+        work = job.work
+        run: Callable[[], Any] = (
+            (lambda: self._in_transaction(work)) if job.in_transaction else work
+        )
+        try:
+            job.value, job.ok = self._guarded(job.op, run), True
+        except BaseException as exc:  # handed to the caller
+            job.value, job.ok = exc, False
 
     def _guarded(self, op: str, work: Callable[[], T]) -> T:
         try:
@@ -80,12 +176,30 @@ class Lane:
                 f"{self._label}: {op} failed: {describe_driver_error(exc)}"
             ) from exc
 
-    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+    def _connect(self) -> Connection:
         if self._connection is None:
             self._connection = self._engine.connect()
-        connection = self._connection
+        return self._connection
+
+    def _in_transaction(self, work: Callable[[Connection], T]) -> T:
+        connection = self._connect()
         with connection.begin():
             return work(connection)
+
+    def _in_group(self, group: list[_Job]) -> None:
+        """Every job of ``group`` in one transaction, each in a savepoint; a job raising one of
+        scanhook's errors is rolled back alone. Results are set only when the commit succeeded."""
+        connection = self._connect()
+        results: list[tuple[bool, Any]] = []
+        with connection.begin():
+            for job in group:
+                try:
+                    with connection.begin_nested():
+                        results.append((True, job.work(connection)))
+                except ScanhookError as exc:
+                    results.append((False, exc))
+        for job, (ok, value) in zip(group, results, strict=True):
+            job.ok, job.value = ok, value
 
     def _drop_connection(self) -> None:
         connection, self._connection = self._connection, None
