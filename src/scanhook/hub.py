@@ -30,6 +30,7 @@ from pydantic import ValidationError
 
 from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
+from scanhook.delivery.auth import validate_auth
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.request import active_secrets, build_headers
 from scanhook.delivery.retry import RetryPolicy
@@ -70,6 +71,9 @@ NotificationInput = Notification | Mapping[str, Any] | bytes | str
 AttemptListener = Callable[[Sequence[AttemptOutcome]], None]
 
 PRUNE_EVERY = 3600.0
+#: Formats whose endpoints are ``ordered`` unless created with ``ordered: false``: a ticket's
+#: close transitions/resolves the record its open created, so it must come after it.
+ORDERED_FORMATS = frozenset({"jira", "servicenow"})
 #: API tokens look like ``shk_<43 url-safe base64 characters>`` (256 random bits).
 TOKEN_PREFIX = "shk_"  # noqa: S105 - a prefix, not a secret
 #: A token's last_used_at is written at most this often (seconds), not on every request.
@@ -227,6 +231,12 @@ class Hub:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
         format_options = validate_options(spec.format, spec.format_options)
+        auth = validate_auth(spec.auth)
+        # A ticket's close must follow its open to find the issue/incident it created: endpoints
+        # of these formats are ordered unless the user said otherwise.
+        ordered = spec.ordered
+        if "ordered" not in spec.model_fields_set and spec.format in ORDERED_FORMATS:
+            ordered = True
         now = time.time()
         endpoint = Endpoint(
             id=new_id("ep"),
@@ -240,11 +250,11 @@ class Hub:
             timeout=spec.timeout,
             max_in_flight=spec.max_in_flight,
             rate_limit=spec.rate_limit,
-            ordered=spec.ordered,
+            ordered=ordered,
             format=spec.format,
             format_options=format_options,
             filter=spec.filter,
-            auth=spec.auth,
+            auth=auth,
             created_at=now,
             updated_at=now,
         )
@@ -267,6 +277,8 @@ class Hub:
                 fields.get("format", current.format),
                 fields.get("format_options", current.format_options),
             )
+        if "auth" in fields:
+            fields["auth"] = validate_auth(fields["auth"])
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
         updated = dataclasses.replace(current, **fields, updated_at=time.time())
@@ -351,6 +363,11 @@ class Hub:
             return await client.send(
                 endpoint.url, headers, body, endpoint.timeout or self.settings.request_timeout
             )
+
+    async def attention_notes(self, delivery_ids: Sequence[str]) -> dict[str, dict[int, str]]:
+        """Attention notes of deliveries (issue 7): delivery id -> attempt number -> note."""
+        await self.start()
+        return await self.store.attention_notes(delivery_ids)
 
     def _wake_workers(self) -> None:
         for worker in self._workers:
@@ -503,6 +520,7 @@ class Hub:
             "max_concurrency": s.max_concurrency,
             "poll_interval": s.seconds("poll_interval"),
             "on_recorded": self._attempts_recorded,
+            "tz": self.tz,
         }
         options.update(overrides)
         return Worker(self.store, client, RetryPolicy(s.retry_delays), **options)

@@ -165,6 +165,11 @@ class AttemptOut(BaseModel):
     error_kind: str | None
     error: str | None
     response_body: str | None
+    attention: str | None = Field(
+        None,
+        description="Set when the attempt needs an operator's attention, e.g. a ticket closed "
+        "with no Jira issue or ServiceNow incident known, so one was created instead.",
+    )
 
 
 class DeliveryOut(BaseModel):
@@ -179,6 +184,9 @@ class DeliveryOut(BaseModel):
     updated_at: datetime
     last_status_code: int | None
     last_error: str | None
+    attention: str | None = Field(
+        None, description="The latest attention note of the delivery's attempts, if any."
+    )
 
 
 class DeliveryDetail(DeliveryOut):

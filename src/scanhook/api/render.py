@@ -40,7 +40,18 @@ __all__ = [
 MASK = "********"
 #: Keys of an endpoint's ``auth`` that are not secret; every other value is masked.
 _PLAIN_AUTH_KEYS = frozenset(
-    {"type", "username", "name", "header", "token_url", "client_id", "scope", "scopes", "audience"}
+    {
+        "type",
+        "username",
+        "name",
+        "header",
+        "token_url",
+        "client_id",
+        "client_auth",
+        "scope",
+        "scopes",
+        "audience",
+    }
 )
 
 
@@ -124,7 +135,16 @@ def created_endpoint(ep: Endpoint) -> EndpointCreated:
     return EndpointCreated(**_endpoint_fields(ep), secret=current_secret(ep))
 
 
-def _attempt(a: AttemptRecord) -> AttemptOut:
+#: Attention notes of deliveries: delivery id -> attempt number -> note (``Hub.attention_notes``).
+Notes = Mapping[str, Mapping[int, str]]
+_NO_NOTES: Notes = {}
+
+
+def _latest(notes: Mapping[int, str] | None) -> str | None:
+    return notes[max(notes)] if notes else None
+
+
+def _attempt(a: AttemptRecord, notes: Mapping[int, str] | None = None) -> AttemptOut:
     return AttemptOut(
         number=a.number,
         started_at=_at(a.started_at),
@@ -133,10 +153,11 @@ def _attempt(a: AttemptRecord) -> AttemptOut:
         error_kind=a.error_kind,
         error=a.error,
         response_body=a.response_body,
+        attention=notes.get(a.number) if notes else None,
     )
 
 
-def _delivery_fields(d: DeliveryRecord) -> dict[str, Any]:
+def _delivery_fields(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> dict[str, Any]:
     return {
         "id": d.id,
         "event_id": d.event_id,
@@ -149,25 +170,29 @@ def _delivery_fields(d: DeliveryRecord) -> dict[str, Any]:
         "updated_at": _at(d.updated_at),
         "last_status_code": d.last_status_code,
         "last_error": d.last_error,
+        "attention": _latest(notes.get(d.id)),
     }
 
 
-def delivery(d: DeliveryRecord) -> DeliveryOut:
-    return DeliveryOut(**_delivery_fields(d))
+def delivery(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryOut:
+    return DeliveryOut(**_delivery_fields(d, notes))
 
 
-def delivery_detail(d: DeliveryRecord) -> DeliveryDetail:
-    return DeliveryDetail(**_delivery_fields(d), attempts=[_attempt(a) for a in d.attempt_log])
+def delivery_detail(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryDetail:
+    mine = notes.get(d.id)
+    return DeliveryDetail(
+        **_delivery_fields(d, notes), attempts=[_attempt(a, mine) for a in d.attempt_log]
+    )
 
 
-def event(e: EventRecord) -> EventOut:
+def event(e: EventRecord, notes: Notes = _NO_NOTES) -> EventOut:
     return EventOut(
         id=e.id,
         type=e.type,
         created_at=_at(e.created_at),
         idempotency_key=e.idempotency_key,
         payload=json.loads(e.body),
-        deliveries=[delivery_detail(d) for d in e.deliveries],
+        deliveries=[delivery_detail(d, notes) for d in e.deliveries],
     )
 
 

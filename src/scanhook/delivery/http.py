@@ -110,6 +110,11 @@ class HttpClient:
     ) -> None:
         await self.close()
 
+    @property
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """The TLS context given to the client (None: the system's default verification)."""
+        return self._ssl if isinstance(self._ssl, ssl.SSLContext) else None
+
     async def close(self) -> None:
         session, resolver = self._session, self._resolver
         self._session = self._resolver = None
@@ -136,9 +141,16 @@ class HttpClient:
         headers: Mapping[str, str],
         body: bytes,
         timeout: float,  # noqa: ASYNC109 - the deadline is per endpoint, so it is a parameter
+        *,
+        method: str = "POST",
+        max_response_bytes: int | None = None,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> HttpResult:
-        """POST ``body`` to ``url`` within ``timeout`` seconds for everything (connecting,
-        sending, the status and the capped body). Never raises for network trouble."""
+        """Send ``body`` to ``url`` with ``method`` (POST) within ``timeout`` seconds for
+        everything (connecting, sending, the status and the capped body). Never raises for
+        network trouble. ``max_response_bytes`` replaces the client's cap for this request (e.g.
+        a create response whose id is needed); ``ssl_context`` replaces its TLS context (e.g. an
+        endpoint's client certificate)."""
         session = self._session
         if session is None:
             raise RuntimeError("HttpClient is not open: use 'async with HttpClient(…)'")
@@ -152,10 +164,20 @@ class HttpClient:
         complete = False
         try:
             async with asyncio.timeout(timeout):
-                response = await session.post(
-                    target, data=body, headers=headers, allow_redirects=False
-                )
-                complete = await self._read(response, chunks)
+                if ssl_context is None:
+                    response = await session.request(
+                        method, target, data=body, headers=headers, allow_redirects=False
+                    )
+                else:
+                    response = await session.request(
+                        method,
+                        target,
+                        data=body,
+                        headers=headers,
+                        allow_redirects=False,
+                        ssl=ssl_context,
+                    )
+                complete = await self._read(response, chunks, max_response_bytes)
         except TimeoutError:
             status = response.status if response is not None else None
             return _failure(
@@ -223,10 +245,12 @@ class HttpClient:
             error = f"HTTP {status}"
         return HttpResult(status, data, duration_ms, "http", error, retry_after)
 
-    async def _read(self, response: aiohttp.ClientResponse, chunks: list[bytes]) -> bool:
+    async def _read(
+        self, response: aiohttp.ClientResponse, chunks: list[bytes], cap: int | None = None
+    ) -> bool:
         """Read at most the cap into ``chunks``; True when that was the whole body."""
         content = response.content
-        remaining = self.max_response_bytes
+        remaining = self.max_response_bytes if cap is None else cap
         while remaining > 0:
             chunk = await content.read(remaining)
             if not chunk:

@@ -14,9 +14,11 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, tzinfo
 
 import structlog
 
+from scanhook.delivery.destinations import DestinationSender
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.request import active_secrets, build_headers
 from scanhook.delivery.retry import RetryPolicy
@@ -53,6 +55,8 @@ class Worker:
         clock: Callable[[], float] = time.time,
         worker_id: str | None = None,
         on_recorded: Callable[[Sequence[AttemptOutcome]], None] | None = None,
+        tz: tzinfo = UTC,
+        destinations: DestinationSender | None = None,
     ) -> None:
         self.id = worker_id or new_id("wrk")
         self._store = store
@@ -68,6 +72,10 @@ class Worker:
         self._ack_batch = ack_batch
         self._clock = clock
         self._on_recorded = on_recorded
+        # Endpoints with a format other than raw, or with auth (issue 7); raw ones go directly.
+        self._destinations = destinations or DestinationSender(
+            store, client, user_agent=user_agent, tz=tz
+        )
         self._wake = asyncio.Event()
         self._ack_ready = asyncio.Event()
         self._acks: list[AttemptOutcome] = []
@@ -155,6 +163,9 @@ class Worker:
     # -- one attempt ------------------------------------------------------------------------------
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         endpoint = delivery.endpoint
+        if endpoint.format != "raw" or endpoint.auth is not None:
+            await self._attempt_destination(delivery)
+            return
         started = self._clock()
         headers = build_headers(
             msg_id=delivery.id,
@@ -186,8 +197,31 @@ class Worker:
         if len(self._acks) >= self._ack_batch or not self._ack_ready.is_set():
             self._ack_ready.set()
 
+    async def _attempt_destination(self, delivery: ClaimedDelivery) -> None:
+        """An attempt of a formatted or authenticated endpoint (see ``destinations``)."""
+        endpoint = delivery.endpoint
+        started = self._clock()
+        timeout = max(0.1, min(endpoint.timeout or self._request_timeout, self._lease * 0.8))
+        final = False
+        try:
+            sent = await self._destinations.attempt(delivery, started, timeout)
+            result, final = sent.result, sent.final
+        except Exception as exc:  # a bug must not strand the delivery: record it as a failure
+            log.exception("attempt failed unexpectedly", delivery_id=delivery.id)
+            result = HttpResult(
+                status_code=None,
+                body=b"",
+                duration_ms=(self._clock() - started) * 1000.0,
+                error_kind="other",
+                error=f"internal error: {type(exc).__name__}",
+                retry_after=None,
+            )
+        self._acks.append(self._decide(delivery, started, result, final=final))
+        if len(self._acks) >= self._ack_batch or not self._ack_ready.is_set():
+            self._ack_ready.set()
+
     def _decide(
-        self, delivery: ClaimedDelivery, started: float, result: HttpResult
+        self, delivery: ClaimedDelivery, started: float, result: HttpResult, *, final: bool = False
     ) -> AttemptOutcome:
         body = result.body[:RESPONSE_BODY_LIMIT].decode("utf-8", "replace") if result.body else None
         common = {
@@ -200,9 +234,10 @@ class Worker:
             "response_body": body,
         }
         if result.succeeded:
-            return AttemptOutcome(succeeded=True, **common)  # type: ignore[arg-type]
+            # error: None, or a note such as "skipped: …" (a format chose to send nothing).
+            return AttemptOutcome(succeeded=True, error=result.error, **common)  # type: ignore[arg-type]
         retry_after = result.retry_after if result.status_code in _RETRY_AFTER_STATUSES else None
-        delay = self._retry.delay_after(delivery.attempt, retry_after)
+        delay = None if final else self._retry.delay_after(delivery.attempt, retry_after)
         finished = started + result.duration_ms / 1000.0
         return AttemptOutcome(
             succeeded=False,

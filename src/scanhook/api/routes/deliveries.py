@@ -62,7 +62,8 @@ async def list_deliveries(
     )
     page = rows[:limit]
     next_cursor = page[-1].id if len(rows) > limit else None
-    return DeliveryPage(data=[render.delivery(d) for d in page], next_cursor=next_cursor)
+    notes = await hub.attention_notes([d.id for d in page])
+    return DeliveryPage(data=[render.delivery(d, notes) for d in page], next_cursor=next_cursor)
 
 
 @router.get(
@@ -74,7 +75,8 @@ async def list_deliveries(
 async def get_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
     hub = _hub(request)
     await hub.start()
-    return render.delivery_detail(await hub.store.get_delivery(delivery_id))
+    record = await hub.store.get_delivery(delivery_id)
+    return render.delivery_detail(record, await hub.attention_notes([record.id]))
 
 
 @router.post(

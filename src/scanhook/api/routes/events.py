@@ -103,4 +103,6 @@ async def publish_batch(request: Request, body: BatchIn) -> BatchAccepted:
 async def get_event(request: Request, event_id: str) -> EventOut:
     hub = _hub(request)
     await hub.start()
-    return render.event(await hub.store.get_event(event_id))
+    record = await hub.store.get_event(event_id)
+    notes = await hub.attention_notes([d.id for d in record.deliveries])
+    return render.event(record, notes)
