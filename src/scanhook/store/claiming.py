@@ -24,7 +24,7 @@ from scanhook.store.codec import endpoint_from_row
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
 
-__all__ = ["ClaimRound", "claim", "claim_round", "next_due_at"]
+__all__ = ["ClaimRound", "Rotation", "claim", "claim_round", "next_due_at"]
 
 
 @dataclass(slots=True)
@@ -138,19 +138,27 @@ def _oldest_unfinished_if_due(
     return []
 
 
+@dataclass
+class Rotation:
+    """Where the next claim starts serving endpoints: just after the endpoint that was served
+    first by the previous one. A store keeps one between its claims."""
+
+    after: str | None = None
+
+
 def claim(
-    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: int
+    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: Rotation
 ) -> list[ClaimedDelivery]:
     """Lease up to ``limit`` due deliveries, shared fairly among the endpoints that have some.
 
-    ``rotation`` turns the order in which endpoints are served, so that with a small ``limit``
-    no endpoint is always first.
+    ``rotation`` (kept by the store between claims) turns the order in which endpoints are
+    served, so that with a small ``limit`` no endpoint is always first.
     """
     return claim_round(connection, worker_id, now, lease, limit, rotation).deliveries
 
 
 def claim_round(
-    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: int
+    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: Rotation
 ) -> ClaimRound:
     """:func:`claim`, telling also how many endpoints were skipped as held by others."""
     if limit <= 0:
@@ -178,11 +186,14 @@ def _lease(
     now: float,
     lease: float,
     limit: int,
-    rotation: int,
+    rotation: Rotation,
 ) -> list[ClaimedDelivery]:
     if not plans:
         return []
-    start = rotation % len(plans)
+    # Serve first the endpoint after the one served first last time (plans are in id order), so
+    # that with a small limit every endpoint with due work gets its turn; an endpoint with room
+    # but nothing due does not use up a turn.
+    start = next((i for i, p in enumerate(plans) if p.endpoint.id > (rotation.after or "")), 0)
     plans = plans[start:] + plans[:start]
 
     remaining = limit
@@ -204,6 +215,7 @@ def _lease(
     taken = [plan for plan in plans if plan.taken]
     if not taken:
         return []
+    rotation.after = taken[0].endpoint.id
     token_updates = [
         {"b_id": p.endpoint.id, "b_tokens": p.tokens - len(p.taken), "b_at": now}
         for p in taken

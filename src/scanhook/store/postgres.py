@@ -77,7 +77,7 @@ class PostgresStore(Store):
         self._listener = Listener(libpq_conninfo(self.url), self.label)
         self._leadership = Leadership(libpq_conninfo(self.url), self.label)
         # Workers start their turns at different endpoints.
-        self._rotation = random.randrange(1 << 16)
+        self._rotation = claiming.Rotation()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def upgrade(self) -> None:
@@ -165,7 +165,6 @@ class PostgresStore(Store):
         short and skipped endpoints that other workers held at that moment."""
         claimed: list[ClaimedDelivery] = []
         for attempt in range(CLAIM_ROUNDS):
-            self._rotation += 1
             rotation = self._rotation
             want = limit - len(claimed)
             result = await self._db.transaction(

@@ -57,7 +57,7 @@ class SqliteStore(Store):
         self._reader_engine = make_sqlite_engine(self.path, writer=False)
         self._writer = Lane(self._writer_engine, "scanhook-sqlite-writer", label)
         self._reader = Lane(self._reader_engine, "scanhook-sqlite-reader", label)
-        self._rotation = 0
+        self._rotation = claiming.Rotation()
 
     # -- lifecycle ------------------------------------------------------------------------------
     async def upgrade(self) -> None:
@@ -142,7 +142,6 @@ class SqliteStore(Store):
     async def claim(
         self, worker_id: str, now: float, lease: float, limit: int
     ) -> list[ClaimedDelivery]:
-        self._rotation += 1
         rotation = self._rotation
         return await self._writer.transaction(
             "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation)
