@@ -1,16 +1,14 @@
-"""``ocsf``: OCSF 1.3.0 events. Tickets become a Vulnerability Finding (class_uid 2002), scans a
+"""``ocsf``: OCSF 1.8.0 events. Tickets become a Vulnerability Finding (class_uid 2002), scans a
 Scan Activity (class_uid 6007). Times are OCSF ``timestamp_t``: milliseconds since the epoch.
 
-The output is validated offline in the tests against the JSON Schemas vendored in
-``ocsf_schema/`` (see its ``PROVENANCE.md``); :func:`schema` loads them.
+The tests validate every output offline against the official OCSF 1.8.0 definitions, compiled to
+JSON Schema by the ``ocsf-json-schema`` package (a dev dependency; nothing here imports it).
 """
 
 from __future__ import annotations
 
-import json
+import re
 from datetime import datetime
-from functools import cache
-from importlib import resources
 from typing import Any
 
 from scanhook.formats.base import (
@@ -24,23 +22,17 @@ from scanhook.formats.base import (
 )
 from scanhook.notifications import FinishedScan, Notification, ScheduledScan, Ticket
 
-__all__ = ["OCSF_VERSION", "SEVERITY_ID", "OcsfOptions", "render", "schema"]
+__all__ = ["OCSF_VERSION", "SEVERITY_ID", "OcsfOptions", "render"]
 
-OCSF_VERSION = "1.3.0"
+OCSF_VERSION = "1.8.0"
 SEVERITY_ID = {"Info": 1, "Low": 2, "Medium": 3, "High": 4, "Critical": 5}
-_SCHEMAS = {2002: "vulnerability_finding.json", 6007: "scan_activity.json"}
+#: OCSF's ``email_t`` pattern (1.0.0–1.8.0); an owner it refuses (e.g. ``åsa@…``) is only ``name``.
+_EMAIL_T = re.compile(r"^[a-zA-Z0-9!#$%&'*+-/=?^_`{|}~.]+@[a-zA-Z0-9-]+\.[a-zA-Z0-9-.]+$")
+_CVE = re.compile(r"\bCVE-\d{4}-\d{4,}\b")
 
 
 class OcsfOptions(Options):
     """``ocsf`` takes no options."""
-
-
-@cache
-def schema(class_uid: int) -> dict[str, Any]:
-    """The vendored JSON Schema of ``class_uid`` (2002 or 6007)."""
-    text = resources.files("scanhook.formats.ocsf_schema").joinpath(_SCHEMAS[class_uid]).read_text()
-    loaded: dict[str, Any] = json.loads(text)
-    return loaded
 
 
 def _ms(moment: datetime) -> int:
@@ -54,6 +46,33 @@ def _metadata(notification: Notification, context: FormatContext) -> dict[str, A
         "uid": context.event_id,
         "correlation_uid": correlation_key(notification),
     }
+
+
+def _vulnerability(ticket: Ticket) -> dict[str, Any]:
+    """OCSF ``vulnerability``: it needs exactly one of ``advisory``, ``cve``, ``cwe``.
+
+    The Security Center sends only the vulnerability's name: the first CVE id in it becomes
+    ``cve`` (any others ``related_vulnerabilities``); without one, the name identifies the
+    ``advisory``, the only identifier the notification carries.
+    """
+    name = ticket.vulnerability_name
+    vulnerability: dict[str, Any] = {"title": name, "severity": ticket.severity}
+    cves = list(dict.fromkeys(_CVE.findall(name)))
+    if cves:
+        vulnerability["cve"] = {"uid": cves[0]}
+        if cves[1:]:
+            vulnerability["related_vulnerabilities"] = cves[1:]
+    else:
+        vulnerability["advisory"] = {"uid": name, "title": name}
+    return vulnerability
+
+
+def _owner(email: str) -> dict[str, Any]:
+    """OCSF ``user`` (needs ``account``, ``name`` or ``uid``); ``email_addr`` if ``email_t`` fits"""
+    owner: dict[str, Any] = {"name": email}
+    if _EMAIL_T.match(email):
+        owner["email_addr"] = email
+    return owner
 
 
 def _finding(ticket: Ticket, context: FormatContext) -> dict[str, Any]:
@@ -82,13 +101,13 @@ def _finding(ticket: Ticket, context: FormatContext) -> dict[str, Any]:
             "types": ["Vulnerability"],
             "src_url": ticket.asset_link,
         },
-        "vulnerabilities": [{"title": ticket.vulnerability_name, "severity": ticket.severity}],
+        "vulnerabilities": [_vulnerability(ticket)],
         "resources": [
             {
                 "name": ticket.asset_name,
                 "uid": ticket.asset_link,
                 "type": "asset",
-                "owner": {"email_addr": ticket.owner},
+                "owner": _owner(ticket.owner),
             }
         ],
         "unmapped": {"ticket_number": ticket.number, "due_date": wire_due},
