@@ -19,6 +19,7 @@ import aiohttp
 import requests
 
 from receiver import Receiver
+from scanhook.eventloop import run as run_on_loop
 from workload import Workload
 
 __all__ = ["BaselineResult", "ceiling", "naive"]
@@ -83,15 +84,21 @@ async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> fl
 
 
 def ceiling(
-    receiver: Receiver, work: Workload, count: int, concurrency: int, timeout: float = 120.0
+    receiver: Receiver,
+    work: Workload,
+    count: int,
+    concurrency: int,
+    timeout: float = 120.0,
+    loop: str = "asyncio",
 ) -> BaselineResult:
-    """aiohttp with one session and ``concurrency`` requests in flight."""
+    """aiohttp with one session and ``concurrency`` requests in flight, on the event loop
+    ``loop`` (``auto``/``asyncio``/``uvloop``: the same one scanhook runs on in the run)."""
     receiver.reset()
 
     async def bounded() -> float:
         async with asyncio.timeout(timeout):
             return await _ceiling(receiver.url(0), work, count, concurrency)
 
-    seconds = asyncio.run(bounded())
+    seconds = run_on_loop(bounded(), loop)
     _check(receiver, count, "ceiling")
     return BaselineResult("ceiling", count, seconds)

@@ -11,7 +11,6 @@ See bench/README.md for what each number means and the latest table.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import gc
 import json
 import os
@@ -25,6 +24,8 @@ from typing import Any
 
 from baselines import ceiling, naive
 from receiver import Receiver
+from scanhook.eventloop import LOOP_CHOICES, loop_name
+from scanhook.eventloop import run as run_on_loop
 from scenarios import PUBLISH_BATCH, isolation, latency, throughput
 from workload import make_workload
 
@@ -68,6 +69,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="skip naive and ceiling (for profiling one scanhook scenario)",
     )
+    parser.add_argument(
+        "--loop",
+        choices=LOOP_CHOICES,
+        default=os.environ.get("SCANHOOK_EVENT_LOOP", "auto"),
+        help="event loop of the ceiling AND scanhook (as the service: SCANHOOK_EVENT_LOOP, auto)",
+    )
     parser.add_argument("--json", type=Path, help="also write every run's numbers here")
     args = parser.parse_args(argv)
     if args.quick:
@@ -107,41 +114,45 @@ def one_run(args: argparse.Namespace, receiver: Receiver, work: Any) -> dict[str
         out["naive_rate"] = naive(receiver, work, args.naive_events).rate
 
     def run_ceiling() -> None:
-        out["ceiling_rate"] = ceiling(receiver, work, args.events, c).rate
+        out["ceiling_rate"] = ceiling(receiver, work, args.events, c, loop=args.loop).rate
 
     def run_a() -> None:
-        r = asyncio.run(throughput(receiver, work, endpoints=1, events=args.events, concurrency=c))
+        r = run_on_loop(
+            throughput(receiver, work, endpoints=1, events=args.events, concurrency=c), args.loop
+        )
         out["a_rate"], out["a_publish"] = r.rate, r.publish_rate
 
     def run_b() -> None:
-        r = asyncio.run(
+        r = run_on_loop(
             throughput(
                 receiver,
                 work,
                 endpoints=FANOUT_ENDPOINTS,
                 events=args.fanout_events,
                 concurrency=c,
-            )
+            ),
+            args.loop,
         )
         out["b_rate"], out["b_publish"] = r.rate, r.publish_rate
 
     def run_c() -> None:
-        r = asyncio.run(
-            latency(receiver, work, rate=args.rate, seconds=args.seconds, concurrency=c)
+        r = run_on_loop(
+            latency(receiver, work, rate=args.rate, seconds=args.seconds, concurrency=c), args.loop
         )
         out["c_p50"], out["c_p99"], out["c_max"] = r.p50_ms, r.p99_ms, r.max_ms
         out["c_rate"] = r.achieved_rate
         out["c_publish_p50"], out["c_publish_p99"] = r.publish_p50_ms, r.publish_p99_ms
 
     def run_d() -> None:
-        r = asyncio.run(
+        r = run_on_loop(
             isolation(
                 receiver,
                 work,
                 events=args.isolation_events,
                 concurrency=c,
                 timeout_listener=TIMEOUT_LISTENER,
-            )
+            ),
+            args.loop,
         )
         out["d_alone"], out["d_beside"], out["d_ratio"] = r.alone_rate, r.beside_bad_rate, r.ratio
         out["d_bad_attempts"] = r.bad_attempts
@@ -329,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"machine: {machine()}", file=sys.stderr)
     print(f"scenarios: {', '.join(args.chosen)}; repeats: {args.repeat}", file=sys.stderr)
+    print(f"event loop (ceiling and scanhook): {loop_name(args.loop)}", file=sys.stderr)
     needed = max(args.events, args.fanout_events, args.naive_events, args.isolation_events)
     needed = max(needed, int(args.rate * args.seconds))
     work = make_workload(needed)
@@ -345,6 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     print()
     print(f"machine: {machine()}")
+    print(f"event loop (ceiling and scanhook): {loop_name(args.loop)}")
     print(table(runs, args))
     return 0
 

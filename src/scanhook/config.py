@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     max_concurrency: int = Field(
         1000, ge=1, le=100000, description="Attempts in flight in one worker process."
     )
+    event_loop: Literal["auto", "asyncio", "uvloop"] = Field(
+        "auto",
+        description="The event loop of scanhook's own processes (auto: uvloop when installed).",
+    )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["auto", "json", "console"] = "auto"
 

@@ -3,7 +3,6 @@ codes (never a traceback), and running a coroutine."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 from collections.abc import Coroutine
@@ -84,10 +83,14 @@ def settings_or_exit(**overrides: Any) -> Settings:
         fail(exc.message, 2)
 
 
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro``; a scanhook error becomes its message and exit status 1, Ctrl-C exit 130."""
+def run_async(coro: Coroutine[Any, Any, T], event_loop: str | None = None) -> T:
+    """Run ``coro`` on the chosen event loop (``event_loop``, else ``SCANHOOK_EVENT_LOOP``, else
+    auto: see :mod:`scanhook.eventloop`); a scanhook error becomes its message and exit status 1,
+    Ctrl-C exit 130."""
+    from scanhook.eventloop import run
+
     try:
-        return asyncio.run(coro)
+        return run(coro, event_loop)
     except ScanhookError as exc:
         fail(exc.message)
     except KeyboardInterrupt:

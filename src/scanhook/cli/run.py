@@ -17,6 +17,7 @@ from scanhook.cli.output import err, out
 if TYPE_CHECKING:
     from scanhook.config import Settings
 from scanhook.errors import ScanhookError
+from scanhook.eventloop import run
 from scanhook.logs import configure_logging
 
 __all__ = ["register"]
@@ -46,7 +47,7 @@ def worker(database_url: DatabaseOption = None) -> None:
     settings = settings_or_exit(database_url=database_url)
     configure_logging(settings.log_level, settings.log_format)
     try:
-        asyncio.run(_run_worker(settings))
+        run(_run_worker(settings), settings.event_loop)
     except ScanhookError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None

@@ -30,7 +30,7 @@ def _start(host: str, port: int, database_url: str | None, workers: bool) -> Non
         logging.getLogger(name).setLevel(logging.WARNING)
     from scanhook.cli.serving import run_service
 
-    run_async(run_service(settings, host, port, workers))
+    run_async(run_service(settings, host, port, workers), settings.event_loop)
     err.print(Text("scanhook stopped", style="dim"))
 
 
