@@ -301,12 +301,19 @@ def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Ins
     ).returning(idempotency_keys.c.key)
 
 
+_INSERT_ATTEMPT_IGNORING_DUPLICATES: dict[str, Insert] = {
+    "postgresql": postgresql.insert(attempts).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(attempts).on_conflict_do_nothing(),
+}
+
+
 def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     """Insert attempts; one already recorded under its (delivery, number) is kept (an expired
-    lease can make two workers report the same attempt)."""
-    if dialect_name == "postgresql":
-        return postgresql.insert(attempts).on_conflict_do_nothing()
-    return sqlite.insert(attempts).on_conflict_do_nothing()
+    lease can make two workers report the same attempt). Built once per dialect (the recorder
+    runs it through the driver, compiled once: :mod:`scanhook.store.driver_sql`)."""
+    return _INSERT_ATTEMPT_IGNORING_DUPLICATES[
+        "postgresql" if dialect_name == "postgresql" else "sqlite"
+    ]
 
 
 RELEASE: Update = (

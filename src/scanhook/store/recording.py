@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Connection
 
 from scanhook.store import queries as q
+from scanhook.store.driver_sql import executemany
 from scanhook.store.records import AttemptOutcome, StorePolicy
 from scanhook.store.rules import Health, apply_outcome, delivery_status_after
 
@@ -35,7 +36,10 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
         )
         for row in connection.execute(q.ENDPOINTS_TO_RECORD, {"ids": endpoint_ids})
     }
-    connection.execute(
+    ordered = sorted(outcomes, key=lambda o: (o.delivery_id, o.number))
+    # The two per-row statements go straight to the driver (no per-row bind processing).
+    executemany(
+        connection,
         q.insert_attempt_ignoring_duplicates(connection.dialect.name),
         [
             {
@@ -48,10 +52,11 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                 "error": o.error,
                 "response_body": o.response_body,
             }
-            for o in sorted(outcomes, key=lambda o: (o.delivery_id, o.number))
+            for o in ordered
         ],
     )
-    connection.execute(
+    executemany(
+        connection,
         q.SET_DELIVERY_OUTCOME,
         [
             {
@@ -63,7 +68,7 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                 "b_error": None if o.succeeded else o.error,
                 "b_now": o.started_at + o.duration_ms / 1000.0,
             }
-            for o in sorted(outcomes, key=lambda o: (o.delivery_id, o.number))
+            for o in ordered
         ],
     )
     for outcome in sorted(outcomes, key=lambda o: o.started_at + o.duration_ms / 1000.0):
