@@ -68,8 +68,9 @@ def _stream(seed: int | None) -> list[dict[str, Any]]:
 def _next_steps(api_url: str) -> Text:
     return Text.assemble(
         ("What to try next\n", "bold"),
-        "  scanhook serve                       the service on ./scanhook.db "
-        "(prints an API token once)\n",
+        "  SCANHOOK_ALLOW_PRIVATE_NETWORKS=true scanhook serve\n"
+        "                                       the service on ./scanhook.db (prints an API "
+        "token once; private networks allowed so it may deliver to a local receiver)\n",
         "  scanhook listen --port 9000          a receiver that verifies signatures\n",
         "  scanhook endpoint add http://127.0.0.1:9000/ --secret whsec_…\n",
         "  scanhook emit finished-scan --name 'Daily scan' --type network --critical 1 "

@@ -124,6 +124,7 @@ def listen(
 
     Bad signatures are reported loudly and answered 401. Point an endpoint here:
     `scanhook endpoint add http://127.0.0.1:9000/ --secret <the secret printed at start>`
+    (a service delivers to loopback only with SCANHOOK_ALLOW_PRIVATE_NETWORKS=true).
     """
     from scanhook.delivery.signing import generate_secret, validate_secret
 
