@@ -8,7 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from scanhook.api.errors import ApiError
-from scanhook.hub import Hub
+from scanhook.api.state import hub_of
 
 __all__ = ["bearer", "require_token"]
 
@@ -30,7 +30,7 @@ async def require_token(
             "missing bearer token: send 'Authorization: Bearer <token>'",
             field="Authorization",
         )
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     if not await hub.authenticate(credentials.credentials):
         raise ApiError(
             401,

@@ -10,18 +10,13 @@ from fastapi import APIRouter, Query, Request
 from scanhook.api import render
 from scanhook.api.errors import ApiError, documented
 from scanhook.api.models import DeliveryDetail, DeliveryPage
-from scanhook.hub import Hub
+from scanhook.api.state import hub_of
 from scanhook.notifications import EventType
 from scanhook.store.records import DeliveryStatus
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/deliveries", tags=["deliveries"])
-
-
-def _hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
 
 
 @router.get(
@@ -49,7 +44,7 @@ async def list_deliveries(
     start, end = render.seconds(since), render.seconds(until)
     if start is not None and end is not None and end < start:
         raise ApiError(422, "invalid_request", "until: must not be before since", field="until")
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     rows = await hub.store.list_deliveries(
         endpoint_id=endpoint_id,
@@ -73,7 +68,7 @@ async def list_deliveries(
     summary="A delivery with its attempts",
 )
 async def get_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     record = await hub.store.get_delivery(delivery_id)
     return render.delivery_detail(record, await hub.attention_notes([record.id]))
@@ -86,4 +81,4 @@ async def get_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
     summary="Make a failed delivery due now (409 when it succeeded or is in flight)",
 )
 async def retry_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
-    return render.delivery_detail(await _hub(request).retry_delivery(delivery_id))
+    return render.delivery_detail(await hub_of(request).retry_delivery(delivery_id))

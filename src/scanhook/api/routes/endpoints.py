@@ -21,19 +21,14 @@ from scanhook.api.models import (
     SendTestIn,
     SendTestResult,
 )
+from scanhook.api.state import hub_of
 from scanhook.endpoints import EndpointOptions, EndpointPatch
-from scanhook.hub import Hub
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/endpoints", tags=["endpoints"])
 
 ID = Annotated[str, "endpoint id"]
-
-
-def _hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
 
 
 @router.post(
@@ -46,7 +41,7 @@ def _hub(request: Request) -> Hub:
 async def create_endpoint(request: Request, body: EndpointOptions) -> EndpointCreated:
     options = body.model_dump(exclude_unset=True)
     url = options.pop("url")
-    endpoint = await _hub(request).add_endpoint(url, **options)
+    endpoint = await hub_of(request).add_endpoint(url, **options)
     return render.created_endpoint(endpoint)
 
 
@@ -63,7 +58,7 @@ async def list_endpoints(
         str | None, Query(max_length=64, description="next_cursor of the previous page.")
     ] = None,
 ) -> EndpointPage:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     rows = await hub.store.list_endpoints(after=cursor, limit=limit + 1)
     page = rows[:limit]
@@ -78,7 +73,7 @@ async def list_endpoints(
     summary="Read an endpoint",
 )
 async def get_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     return render.endpoint(await hub.store.get_endpoint(endpoint_id))
 
@@ -90,7 +85,7 @@ async def get_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
     summary="Change an endpoint (omitted fields stay as they are)",
 )
 async def update_endpoint(request: Request, endpoint_id: ID, body: EndpointPatch) -> EndpointOut:
-    hub = _hub(request)
+    hub = hub_of(request)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
     if changes.get("auth") is not None:
         await hub.start()
@@ -107,7 +102,7 @@ async def update_endpoint(request: Request, endpoint_id: ID, body: EndpointPatch
     summary="Delete an endpoint (its unfinished deliveries fail with 'endpoint deleted')",
 )
 async def delete_endpoint(request: Request, endpoint_id: ID) -> Response:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     await hub.store.delete_endpoint(endpoint_id)
     return Response(status_code=204)
@@ -120,7 +115,7 @@ async def delete_endpoint(request: Request, endpoint_id: ID) -> Response:
     summary="Enable an endpoint (clears its failure streak and circuit)",
 )
 async def enable_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
-    return render.endpoint(await _hub(request).set_enabled(endpoint_id, True))
+    return render.endpoint(await hub_of(request).set_enabled(endpoint_id, True))
 
 
 @router.post(
@@ -130,7 +125,7 @@ async def enable_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
     summary="Disable an endpoint (its deliveries wait until it is enabled)",
 )
 async def disable_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
-    return render.endpoint(await _hub(request).set_enabled(endpoint_id, False))
+    return render.endpoint(await hub_of(request).set_enabled(endpoint_id, False))
 
 
 @router.post(
@@ -145,7 +140,7 @@ async def rotate_secret(
     body: Annotated[RotateSecretIn | None, Body()] = None,
 ) -> SecretOut:
     new_secret = body.secret if body is not None else None
-    endpoint = await _hub(request).rotate_secret(endpoint_id, new_secret)
+    endpoint = await hub_of(request).rotate_secret(endpoint_id, new_secret)
     return SecretOut(secret=render.current_secret(endpoint))
 
 
@@ -156,7 +151,7 @@ async def rotate_secret(
     summary="The endpoint's signing secrets",
 )
 async def get_secret(request: Request, endpoint_id: ID) -> EndpointSecrets:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     endpoint = await hub.store.get_endpoint(endpoint_id)
     current = render.current_secret(endpoint)
@@ -180,7 +175,7 @@ async def send_test(
     body: Annotated[SendTestIn | None, Body()] = None,
 ) -> SendTestResult:
     event_type = body.event_type if body is not None else "finished_scan"
-    result = await _hub(request).send_test(endpoint_id, event_type)
+    result = await hub_of(request).send_test(endpoint_id, event_type)
     return SendTestResult(
         succeeded=result.succeeded,
         status_code=result.status_code,
@@ -204,5 +199,5 @@ async def replay(
 ) -> Requeued:
     spec = body or ReplayIn()
     since = render.seconds(spec.since)
-    count = await _hub(request).replay(endpoint_id, since=since, status=spec.status)
+    count = await hub_of(request).replay(endpoint_id, since=since, status=spec.status)
     return Requeued(requeued=count)

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Header, Request
 from scanhook.api import render
 from scanhook.api.errors import ApiError, documented
 from scanhook.api.models import BatchAccepted, BatchIn, EventAccepted, EventOut
+from scanhook.api.state import hub_of
 from scanhook.errors import InvalidNotification
-from scanhook.hub import Hub
 from scanhook.notifications import Notification
 
 __all__ = ["NOTIFICATION_BODY", "router"]
@@ -27,11 +27,6 @@ NOTIFICATION_BODY: dict[str, Any] = {
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Notification"}}},
     }
 }
-
-
-def _hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
 
 
 @router.post(
@@ -58,7 +53,7 @@ async def publish(
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(422, "malformed_json", f"the body is not valid JSON ({exc})") from None
-    hub = _hub(request)
+    hub = hub_of(request)
     notification = hub.to_notification(data) if isinstance(data, dict) else hub.to_notification(raw)
     result = await hub.publish(notification, idempotency_key=idempotency_key)
     if result.duplicate:
@@ -82,7 +77,7 @@ async def publish(
     summary="Publish up to 1,000 notifications at once, all or none",
 )
 async def publish_batch(request: Request, body: BatchIn) -> BatchAccepted:
-    hub = _hub(request)
+    hub = hub_of(request)
     notifications: list[Notification] = []
     for index, item in enumerate(body.events):
         try:
@@ -101,7 +96,7 @@ async def publish_batch(request: Request, body: BatchIn) -> BatchAccepted:
     summary="An event with its deliveries and their attempts",
 )
 async def get_event(request: Request, event_id: str) -> EventOut:
-    hub = _hub(request)
+    hub = hub_of(request)
     await hub.start()
     record = await hub.store.get_event(event_id)
     notes = await hub.attention_notes([d.id for d in record.deliveries])

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from scanhook.api.state import hub_of
 from scanhook.errors import DatabaseError
-from scanhook.hub import Hub
 
 __all__ = ["Health", "router"]
 
@@ -30,7 +30,7 @@ class Health(BaseModel):
     summary="Health of the service and its database",
 )
 async def healthz(request: Request) -> JSONResponse:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     try:
         await hub.store.ping()
     except DatabaseError as exc:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from scanhook.api.errors import documented
 from scanhook.api.models import StatsOut
-from scanhook.hub import Hub
+from scanhook.api.state import hub_of
 from scanhook.metrics import CONTENT_TYPE, Metrics
 
 __all__ = ["metrics_router", "stats_router"]
@@ -24,7 +24,7 @@ metrics_router = APIRouter(tags=["operations"])
     summary="Deliveries by status, the oldest due delivery's age, endpoint counts",
 )
 async def stats(request: Request) -> StatsOut:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     await hub.start()
     return StatsOut.model_validate(await hub.store.stats(time.time()))
 
@@ -39,7 +39,7 @@ async def stats(request: Request) -> StatsOut:
     summary="Prometheus metrics (text exposition format)",
 )
 async def metrics(request: Request) -> Response:
-    hub: Hub = request.app.state.hub
+    hub = hub_of(request)
     registry: Metrics = request.app.state.metrics
     await hub.start()
     await registry.collect_store(hub.store)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from scanhook.api import render
 from scanhook.api.errors import ApiError, documented
 from scanhook.api.models import NextNotice, NextNotices, NoticePage, ScheduleOut, SchedulePage
-from scanhook.hub import Hub
+from scanhook.api.state import hub_of
 from scanhook.schedules import SchedulePatch, ScheduleSpec, render_notice
 
 __all__ = ["router"]
@@ -37,11 +37,6 @@ Cursor = Annotated[
 ]
 
 
-def _hub(request: Request) -> Hub:
-    hub: Hub = request.app.state.hub
-    return hub
-
-
 @router.post(
     "",
     status_code=201,
@@ -50,7 +45,7 @@ def _hub(request: Request) -> Hub:
     summary="Create a schedule; its runs are announced by scheduled_scan notifications",
 )
 async def create_schedule(request: Request, body: ScheduleSpec) -> ScheduleOut:
-    return render.schedule(await _hub(request).add_schedule(body.model_dump()))
+    return render.schedule(await hub_of(request).add_schedule(body.model_dump()))
 
 
 @router.get(
@@ -62,7 +57,7 @@ async def create_schedule(request: Request, body: ScheduleSpec) -> ScheduleOut:
 async def list_schedules(
     request: Request, limit: Limit = 100, cursor: Cursor = None
 ) -> SchedulePage:
-    rows = await _hub(request).list_schedules(after=cursor, limit=limit + 1)
+    rows = await hub_of(request).list_schedules(after=cursor, limit=limit + 1)
     page = rows[:limit]
     next_cursor = page[-1].id if len(rows) > limit else None
     return SchedulePage(data=[render.schedule(s) for s in page], next_cursor=next_cursor)
@@ -75,7 +70,7 @@ async def list_schedules(
     summary="Read a schedule",
 )
 async def get_schedule(request: Request, schedule_id: ID) -> ScheduleOut:
-    return render.schedule(await _hub(request).get_schedule(schedule_id))
+    return render.schedule(await hub_of(request).get_schedule(schedule_id))
 
 
 @router.patch(
@@ -86,7 +81,7 @@ async def get_schedule(request: Request, schedule_id: ID) -> ScheduleOut:
 )
 async def update_schedule(request: Request, schedule_id: ID, body: SchedulePatch) -> ScheduleOut:
     changes = body.model_dump(exclude_unset=True)
-    return render.schedule(await _hub(request).update_schedule(schedule_id, changes))
+    return render.schedule(await hub_of(request).update_schedule(schedule_id, changes))
 
 
 @router.delete(
@@ -97,7 +92,7 @@ async def update_schedule(request: Request, schedule_id: ID, body: SchedulePatch
     summary="Delete a schedule (it announces nothing more; its notice log stays)",
 )
 async def delete_schedule(request: Request, schedule_id: ID) -> Response:
-    await _hub(request).delete_schedule(schedule_id)
+    await hub_of(request).delete_schedule(schedule_id)
     return Response(status_code=204)
 
 
@@ -112,7 +107,7 @@ async def next_notices(
     schedule_id: ID,
     count: Annotated[int, Query(ge=1, le=1000, description="How many notices.")] = 10,
 ) -> NextNotices:
-    hub = _hub(request)
+    hub = hub_of(request)
     notices = await hub.next_notices(schedule_id, count)
     return NextNotices(notices=[NextNotice(**render_notice(n, hub.tz)) for n in notices])
 
@@ -126,7 +121,7 @@ async def next_notices(
 async def list_notices(
     request: Request, schedule_id: ID, limit: Limit = 100, cursor: Cursor = None
 ) -> NoticePage:
-    hub = _hub(request)
+    hub = hub_of(request)
     rows = await hub.schedule_notices(schedule_id, after=cursor, limit=limit + 1)
     page = rows[:limit]
     next_cursor = page[-1].key if len(rows) > limit else None
