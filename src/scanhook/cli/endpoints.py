@@ -341,7 +341,7 @@ def disable(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Disable an endpoint: nothing is sent to it; new events still queue for it."""
+    """Disable an endpoint: nothing is sent; pending deliveries wait, new events skip it."""
     _set_enabled(endpoint_id, False, database_url, api_url, token, as_json)
 
 
