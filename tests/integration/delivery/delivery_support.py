@@ -8,38 +8,10 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
+
+from table_resolver import StaticResolver
 
 __all__ = ["Received", "StaticResolver", "free_port", "serve"]
-
-
-class StaticResolver(AbstractResolver):
-    """Answers names from a table (which a test may change between questions). No DNS."""
-
-    def __init__(self, table: dict[str, list[str]]) -> None:
-        self.table = table
-        self.calls: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.calls.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in self.table[host]
-        ]
-
-    async def close(self) -> None:
-        pass
 
 
 @dataclass

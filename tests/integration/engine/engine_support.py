@@ -8,7 +8,6 @@ aiohttp servers on 127.0.0.1 (or the loopback alias 127.0.0.2); nothing is mocke
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,11 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from scanhook import Hub
 from scanhook.delivery import HttpClient
 from scanhook.store import DeliveryRecord, StorePolicy, open_store
+from table_resolver import StaticResolver
 
 __all__ = [
     "FAST_SCHEDULE",
@@ -46,35 +45,6 @@ FAST_SCHEDULE = "0.2s,0.4s,0.8s"
 DATABASE_URL: str | None = None
 
 Handler = Callable[["Hit", web.Request], Awaitable[web.StreamResponse]]
-
-
-class StaticResolver(AbstractResolver):
-    """Answers names from a table: the resolver layer without DNS (as in the delivery tests)."""
-
-    def __init__(self, table: dict[str, list[str]]) -> None:
-        self.table = table
-        self.calls: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.calls.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in self.table[host]
-        ]
-
-    async def close(self) -> None:
-        pass
 
 
 @dataclass

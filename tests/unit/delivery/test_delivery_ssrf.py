@@ -6,13 +6,12 @@ Nothing here opens a connection: addresses are checked at the policy and resolve
 from __future__ import annotations
 
 import ipaddress
-import socket
 
 import pytest
-from aiohttp.abc import AbstractResolver, ResolveResult
 
 from scanhook.delivery.ssrf import DestinationBlocked, GuardedResolver, NetworkPolicy
 from scanhook.errors import ScanhookError
+from table_resolver import StaticResolver
 
 DEFAULT = NetworkPolicy()
 PRIVATE_OK = NetworkPolicy(allow_private=True)
@@ -172,35 +171,6 @@ def test_names_and_public_literals_pass_check_url() -> None:
     PRIVATE_OK.check_url("http://127.0.0.1:9/")
     # A name made of a number and a letter is a name, not an IP spelling.
     DEFAULT.check_url("http://1e100.net/")
-
-
-class StaticResolver(AbstractResolver):
-    """Answers from a table; counts the questions. No DNS."""
-
-    def __init__(self, table: dict[str, list[str]]) -> None:
-        self.table = table
-        self.calls: list[str] = []
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        self.calls.append(host)
-        if host not in self.table:
-            raise OSError(f"no such host {host}")
-        return [
-            ResolveResult(
-                hostname=host,
-                host=address,
-                port=port,
-                family=socket.AF_INET6 if ":" in address else socket.AF_INET,
-                proto=0,
-                flags=socket.AI_NUMERICHOST,
-            )
-            for address in self.table[host]
-        ]
-
-    async def close(self) -> None:
-        pass
 
 
 async def test_guarded_resolver_drops_refused_answers() -> None:
