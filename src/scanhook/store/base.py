@@ -109,6 +109,21 @@ class Store(abc.ABC):
         pending at next_attempt_at), update the endpoints' health (streak, circuit, auto-disable
         after policy.disable_after, disable_reason at once)."""
 
+    async def record_and_claim(
+        self,
+        outcomes: Sequence[AttemptOutcome],
+        worker_id: str,
+        now: float,
+        lease: float,
+        limit: int,
+    ) -> list[ClaimedDelivery]:
+        """:meth:`record` the ``outcomes``, then :meth:`claim` up to ``limit`` (the slots the
+        outcomes freed count): the worker's cycle, one round trip. The default makes the two
+        calls; a backend may run both in one transaction (SQLite does: one commit per cycle)."""
+        if outcomes:
+            await self.record(outcomes)
+        return await self.claim(worker_id, now, lease, limit) if limit > 0 else []
+
     @abc.abstractmethod
     async def release(self, delivery_ids: Sequence[str]) -> None:
         """Give leased deliveries back (pending, due now) without recording an attempt."""

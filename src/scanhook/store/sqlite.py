@@ -10,16 +10,18 @@ on the writer lane.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import text
+from sqlalchemy.engine import Connection
 
-from scanhook.store import claiming, operating
+from scanhook.store import claiming, operating, recording
 from scanhook.store.delegating import Body, TransactionalStore
 from scanhook.store.lane import Lane
 from scanhook.store.migrate import upgrade_sqlite
-from scanhook.store.records import ClaimedDelivery, StorePolicy
+from scanhook.store.records import AttemptOutcome, ClaimedDelivery, StorePolicy
 from scanhook.store.sqlite_engine import make_sqlite_engine, sqlite_path
 
 __all__ = ["SqliteStore"]
@@ -86,3 +88,22 @@ class SqliteStore(TransactionalStore):
         return await self._write(
             "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation)
         )
+
+    async def record_and_claim(
+        self,
+        outcomes: Sequence[AttemptOutcome],
+        worker_id: str,
+        now: float,
+        lease: float,
+        limit: int,
+    ) -> list[ClaimedDelivery]:
+        """One write transaction (one fsync, one lane round trip) for the worker's cycle."""
+        if not outcomes or limit <= 0:
+            return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
+        rotation, policy = self._rotation, self.policy
+
+        def cycle(connection: Connection) -> list[ClaimedDelivery]:
+            recording.record(connection, outcomes, policy)
+            return claiming.claim(connection, worker_id, now, lease, limit, rotation)
+
+        return await self._write("record_and_claim", cycle)

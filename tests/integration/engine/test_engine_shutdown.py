@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiohttp import web
 from engine_support import (
     Hit,
@@ -18,6 +20,8 @@ from engine_support import (
     ticket,
     wait_for,
 )
+
+from scanhook.delivery.http import HttpClient
 
 IN_FLIGHT = 5
 
@@ -73,3 +77,43 @@ async def test_attempts_the_grace_cannot_wait_for_are_released_not_lost(tmp_path
     assert len(receiver.hits) == 2 * IN_FLIGHT
     first, second = receiver.hits[:IN_FLIGHT], receiver.hits[IN_FLIGHT:]
     assert {h.webhook_id for h in first} == {h.webhook_id for h in second} == {d.id for d in stored}
+
+
+async def test_a_worker_cancelled_during_its_write_learns_what_the_write_did(
+    tmp_path: Path,
+) -> None:
+    """Cancelled (not stopped) while its cycle's write is under way, the worker waits for that
+    write before it drains: the outcomes it recorded stay recorded once, and what it claimed but
+    never sent goes back to pending instead of waiting for its lease."""
+    receiver = Receiver()
+    async with receiving(receiver), hub_on(tmp_path, lease="300s") as hub:
+        endpoint = await hub.add_endpoint(receiver.url, max_in_flight=1)
+        await hub.publish_batch([ticket(n) for n in range(3)])
+        store = hub.store
+        real_cycle = store.record_and_claim
+        held, go_on = asyncio.Event(), asyncio.Event()
+
+        async def cycle_that_lingers(outcomes: Any, *args: Any) -> Any:
+            claimed = await real_cycle(outcomes, *args)  # committed
+            if outcomes and not held.is_set():
+                held.set()
+                await go_on.wait()
+            return claimed
+
+        store.record_and_claim = cycle_that_lingers  # type: ignore[method-assign]
+        async with HttpClient(hub.network_policy(), user_agent=hub.user_agent) as client:
+            worker = hub.new_worker(client)
+            task = asyncio.create_task(worker.run(asyncio.Event(), grace=1.0))
+            await asyncio.wait_for(held.wait(), 10)
+            task.cancel()
+            await asyncio.sleep(0.05)
+            go_on.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        stored = await deliveries(hub, endpoint.id)
+
+    assert len(receiver.hits) == 1
+    # The first was recorded by the lingering write, once; the second, claimed by that same
+    # write and never sent, is pending again (no lease to wait out); the third never moved.
+    assert [d.status for d in stored] == ["succeeded", "pending", "pending"]
+    assert [len(d.attempt_log) for d in stored] == [1, 0, 0]

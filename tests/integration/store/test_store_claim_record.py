@@ -287,3 +287,28 @@ async def test_next_due_at(store: Store, make_endpoint: MakeEndpoint) -> None:
     assert await store.next_due_at() == T0 + 9
     await store.set_endpoint_enabled(ep.id, False)
     assert await store.next_due_at() is None
+
+
+async def test_record_and_claim_frees_the_slots_it_records(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    """The worker's cycle: what it records frees slots that the same call fills again, and the
+    outcomes are recorded as with record()."""
+    await make_endpoint(max_in_flight=2)
+    await store.publish([new_event(at=T0 + i * 0.001) for i in range(5)])
+    first = await store.record_and_claim([], "w", T0 + 1, LEASE, 10)
+    assert len(first) == 2  # the endpoint is full
+    assert await store.record_and_claim([], "w", T0 + 2, LEASE, 10) == []
+    # One succeeded, one failed with a retry later: two slots free, filled by the same call.
+    outcomes = [ok(first[0], at=T0 + 3), fail(first[1], at=T0 + 3, retry_at=T0 + 500)]
+    second = await store.record_and_claim(outcomes, "w", T0 + 4, LEASE, 10)
+    assert len(second) == 2
+    assert {c.id for c in second}.isdisjoint(c.id for c in first)
+    assert (await store.get_delivery(first[0].id)).status == "succeeded"
+    retried = await store.get_delivery(first[1].id)
+    assert (retried.status, retried.next_attempt_at) == ("pending", T0 + 500)
+    # A limit of 0 records without claiming.
+    assert await store.record_and_claim([ok(second[0], at=T0 + 5)], "w", T0 + 6, LEASE, 0) == []
+    assert (await store.get_delivery(second[0].id)).status == "succeeded"
+    [third] = await store.record_and_claim([], "w", T0 + 7, LEASE, 10)
+    assert third.id not in {c.id for c in (*first, *second)}
