@@ -224,6 +224,7 @@ def prune_batch(
     )
     if ids:
         connection.execute(q.DELETE_ATTEMPTS_OF, {"ids": ids})
+        connection.execute(q.DELETE_NOTES_OF, {"ids": ids})
         connection.execute(q.DELETE_DELIVERIES, {"ids": ids})
         return len(ids), 0
     event_ids = list(

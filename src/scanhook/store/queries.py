@@ -35,6 +35,7 @@ from scanhook.store.tables import (
     PUBLISH_SEQUENCE,
     attempts,
     deliveries,
+    delivery_notes,
     endpoints,
     events,
     idempotency_keys,
@@ -53,6 +54,7 @@ __all__ = [
     "DELETE_EVENTS",
     "DELETE_EXPIRED_IDEMPOTENCY_KEYS",
     "DELETE_IDEMPOTENCY_KEY",
+    "DELETE_NOTES_OF",
     "DELIVERY_BY_ID",
     "DELIVERY_STATES",
     "DUE_PENDING",
@@ -418,6 +420,9 @@ FINISHED_DELIVERIES_BEFORE = (
 )
 DELETE_ATTEMPTS_OF: Delete = delete(attempts).where(
     attempts.c.delivery_id.in_(bindparam("ids", expanding=True))
+)
+DELETE_NOTES_OF: Delete = delete(delivery_notes).where(
+    delivery_notes.c.delivery_id.in_(bindparam("ids", expanding=True))
 )
 DELETE_DELIVERIES: Delete = delete(deliveries).where(
     deliveries.c.id.in_(bindparam("ids", expanding=True))

@@ -135,6 +135,31 @@ async def test_prune_in_batches(store: Store, make_endpoint: MakeEndpoint) -> No
     assert await store.prune(older_than=T0 + 500) == 0
 
 
+def _note_ids(db_url: str) -> list[str]:
+    query = "SELECT delivery_id FROM delivery_notes ORDER BY delivery_id"
+    if db_url.startswith("sqlite"):
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as c:
+                return list(c.execute(text(query)).scalars())
+        finally:
+            engine.dispose()
+    return [row.delivery_id for row in sql(db_url, query)]
+
+
+async def test_prune_removes_the_notes_of_the_deliveries_it_removes(
+    store: Store, db_url: str, make_endpoint: MakeEndpoint
+) -> None:
+    await make_endpoint()
+    await store.publish([new_event(at=T0), new_event(at=T0 + 1000)])
+    old, new = await store.claim("w", T0 + 1000, LEASE, 10)
+    await store.record([outcome(old, True, at=T0 + 1), outcome(new, True, at=T0 + 1000)])
+    for c in (old, new):
+        await store.note_attention(c.id, 1, "closed with no Jira issue known", T0 + 1000)
+    assert await store.prune(older_than=T0 + 500) == 1
+    assert _note_ids(db_url) == [new.id]  # no note is left without its delivery
+
+
 def _keys(db_url: str) -> list[str]:
     if db_url.startswith("sqlite"):
         engine = create_engine(db_url)
