@@ -75,7 +75,10 @@ def build_headers(
 def active_secrets(endpoint: Endpoint, now: float) -> list[str]:
     """The secrets that sign a delivery now: the current one(s), then rotated-out ones still in
     their overlap (``expires_at`` > ``now``), newest first."""
-    current = [s.value for s in endpoint.secrets if s.expires_at is None]
+    secrets = endpoint.secrets
+    if len(secrets) == 1 and secrets[0].expires_at is None:
+        return [secrets[0].value]  # no rotation under way: every attempt's case
+    current = [s.value for s in secrets if s.expires_at is None]
     overlapping = sorted(
         (s for s in endpoint.secrets if s.expires_at is not None and s.expires_at > now),
         key=lambda s: s.expires_at or 0.0,
