@@ -65,7 +65,7 @@ class Settings(BaseSettings):
         "1h", "After downtime, schedule notices late by less than this are still sent."
     )
     circuit_threshold: int = Field(5, ge=1, description="Failures in a row that open a circuit.")
-    claim_batch: int = Field(500, ge=1, le=10000, description="Deliveries claimed at once.")
+    claim_batch: int = Field(128, ge=1, le=10000, description="Deliveries claimed at once.")
     max_concurrency: int = Field(
         1000, ge=1, le=100000, description="Attempts in flight in one worker process."
     )

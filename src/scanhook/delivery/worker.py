@@ -48,7 +48,7 @@ class Worker:
         user_agent: str,
         request_timeout: float = 15.0,
         lease: float = 60.0,
-        claim_batch: int = 500,
+        claim_batch: int = 128,
         max_concurrency: int = 1000,
         poll_interval: float = 1.0,
         clock: Callable[[], float] = time.time,
