@@ -121,6 +121,7 @@ def one_run(args: argparse.Namespace, receiver: Receiver, work: Any) -> dict[str
             throughput(receiver, work, endpoints=1, events=args.events, concurrency=c), args.loop
         )
         out["a_rate"], out["a_publish"] = r.rate, r.publish_rate
+        out["a_cpu_us"] = r.cpu_per_delivery_us
 
     def run_b() -> None:
         r = run_on_loop(
@@ -233,6 +234,15 @@ def table(runs: list[dict[str, float]], args: argparse.Namespace) -> str:
                 _spread(runs, "a_rate", ",.0f"),
                 ratio,
                 target,
+            )
+        )
+        rows.append(
+            (
+                "(a) scanhook's CPU per delivery (process time of every thread / deliveries)",
+                f"{m['a_cpu_us']:,.0f} µs",
+                _spread(runs, "a_cpu_us", ",.0f"),
+                f"one core ÷ this = {1e6 / m['a_cpu_us']:,.0f} /s",
+                "",
             )
         )
         rows.append(

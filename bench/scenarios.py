@@ -58,6 +58,12 @@ class ThroughputResult:
     events: int
     publish_seconds: float
     deliver_seconds: float
+    #: CPU time of this process (every thread: event loop and store lanes) while delivering.
+    deliver_cpu_seconds: float = 0.0
+
+    @property
+    def cpu_per_delivery_us(self) -> float:
+        return 1e6 * self.deliver_cpu_seconds / self.deliveries
 
     @property
     def deliveries(self) -> int:
@@ -192,13 +198,14 @@ async def throughput(
         publish_seconds = await _publish_all(hub, work, events)
         tracker = Tracker(ids, events)
         hub.add_attempt_listener(tracker)
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         async with hub.run_workers():
             await tracker.wait(limit)
             deliver_seconds = time.perf_counter() - started
+            deliver_cpu = time.process_time() - cpu_started
         await _check_all_succeeded(hub, endpoints * events)
     _check_receiver(receiver, range(endpoints), events)
-    return ThroughputResult(endpoints, events, publish_seconds, deliver_seconds)
+    return ThroughputResult(endpoints, events, publish_seconds, deliver_seconds, deliver_cpu)
 
 
 def _percentile(values: list[float], share: float) -> float:
