@@ -31,8 +31,8 @@ from pydantic import ValidationError
 from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
 from scanhook.delivery.auth import validate_auth
+from scanhook.delivery.destinations import DestinationSender
 from scanhook.delivery.http import HttpClient, HttpResult
-from scanhook.delivery.request import active_secrets, build_headers
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import NetworkPolicy
@@ -49,6 +49,7 @@ from scanhook.store.ids import new_id
 from scanhook.store.records import (
     ApiToken,
     AttemptOutcome,
+    ClaimedDelivery,
     DeliveryRecord,
     DeliveryStatus,
     Endpoint,
@@ -341,28 +342,29 @@ class Hub:
         return count
 
     async def send_test(self, endpoint_id: str, event_type: str = "finished_scan") -> HttpResult:
-        """Send one sample notification to the endpoint now, outside the queue; nothing is
-        stored. Returns what the receiver did."""
+        """Send one sample notification to the endpoint now, outside the queue, as a delivery
+        of it would go: signed, in the endpoint's format, with its credentials. Nothing is
+        stored (no delivery, no ticket reference, no note). Returns what the receiver did."""
         await self.start()
         endpoint = await self.store.get_endpoint(endpoint_id)
         notification = sample(event_type, random.Random())
-        body = encode(notification, self.tz)
         now = time.time()
-        headers = build_headers(
-            msg_id=new_id("test"),
-            timestamp=int(now),
-            body=body,
+        timeout = endpoint.timeout or self.settings.request_timeout
+        delivery = ClaimedDelivery(
+            id=new_id("test"),
+            event_id=new_id("evt"),
             event_type=notification.event_type,
+            body=encode(notification, self.tz),
             attempt=1,
-            secrets=active_secrets(endpoint, now),
-            legacy_headers=endpoint.legacy_headers,
-            extra=endpoint.headers,
-            user_agent=self.user_agent,
+            endpoint=endpoint,
+            lease_until=now + timeout,
+            event_created_at=now,
         )
         async with HttpClient(self.network_policy(), user_agent=self.user_agent) as client:
-            return await client.send(
-                endpoint.url, headers, body, endpoint.timeout or self.settings.request_timeout
+            sender = DestinationSender(
+                self.store, client, user_agent=self.user_agent, tz=self.tz, keep_lifecycle=False
             )
+            return (await sender.attempt(delivery, now, timeout)).result
 
     async def attention_notes(self, delivery_ids: Sequence[str]) -> dict[str, dict[int, str]]:
         """Attention notes of deliveries (issue 7): delivery id -> attempt number -> note."""

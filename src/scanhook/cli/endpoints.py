@@ -386,7 +386,8 @@ def send_test(
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Send one signed sample notification now (outside the queue) and show the answer.
+    """Send one sample notification now (outside the queue) as a delivery would go: signed,
+    in the endpoint's format, with its credentials. Nothing is stored. Show the answer.
 
     Exit status 1 when the endpoint did not answer with a 2xx.
     """

@@ -64,8 +64,12 @@ class DestinationSender:
         user_agent: str,
         tz: tzinfo = UTC,
         authenticator: Authenticator | None = None,
+        keep_lifecycle: bool = True,
     ) -> None:
+        """``keep_lifecycle=False`` stores nothing (no remote id, no attention note): a test
+        send outside the queue, which must not make a later close find a test record."""
         self._store = store
+        self._keep_lifecycle = keep_lifecycle
         self._client = client
         self._user_agent = user_agent
         self._tz = tz
@@ -191,6 +195,8 @@ class DestinationSender:
         return Sent(result, final=permanent)
 
     async def _keep_remote_id(self, delivery: ClaimedDelivery, key: str, body: bytes) -> None:
+        if not self._keep_lifecycle:
+            return
         endpoint = delivery.endpoint
         remote_id = extract_remote_id(endpoint.format, body)
         if remote_id is None:
@@ -209,6 +215,8 @@ class DestinationSender:
             )
 
     async def _note(self, delivery: ClaimedDelivery, note: str) -> None:
+        if not self._keep_lifecycle:
+            return
         try:
             await self._store.note_attention(delivery.id, delivery.attempt, note, time.time())
         except ScanhookError as exc:
