@@ -170,8 +170,8 @@ class Worker:
         if self._inflight:
             # Each outcome recorded wakes the loop, so while attempts are in flight only a
             # retry this worker scheduled can fall due unnoticed: wait for it or a wake-up,
-            # without asking the store (a round trip per claim cycle, measured at ≈ 20 % of
-            # throughput in bench/README.md). Other processes' work is covered by the poll.
+            # without asking the store (a reader round trip per cycle; bench/README.md, Run G).
+            # Other processes' work is covered by the poll (or PostgreSQL's NOTIFY).
             wait = self._soonest_retry - self._clock()
             if wait > 0:
                 return min(self._poll_interval, wait)
