@@ -20,28 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "store"))
 
 import apikit
 from apikit import ApiServer
-from pgkit import emptied, module_database
+from pgkit import both_backends
 
 
-@pytest.fixture(scope="module")
-def postgres_module_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A migrated PostgreSQL database of this test module."""
-    yield from module_database(request.module.__name__)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"], autouse=True)
-def database(request: pytest.FixtureRequest) -> Iterator[str]:
-    """The backend of this run of the test: ``sqlite``, or the PostgreSQL URL."""
-    if request.param == "sqlite":
-        yield "sqlite"
-        return
-    url = str(request.getfixturevalue("postgres_module_url"))
-    emptied(url)
+def _use_url(url: str | None) -> None:
     apikit.DATABASE_URL = url
-    try:
-        yield url
-    finally:
-        apikit.DATABASE_URL = None
+
+
+postgres_module_url, database = both_backends(_use_url)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -94,3 +94,31 @@ def emptied(url: str) -> None:
             connection.execute(text("UPDATE sequences SET value = 0"))
     finally:
         engine.dispose()
+
+
+def both_backends(use_url: Callable[[str | None], None]) -> tuple[Any, Any]:
+    """The two fixtures that run every test of a folder twice, on a SQLite file and on a
+    PostgreSQL database: ``postgres_module_url`` (a migrated database per test module) and the
+    autouse ``database`` (``"sqlite"``, or the emptied PostgreSQL URL, handed to ``use_url``
+    for the test and ``None`` after it). Assign both in the folder's conftest."""
+
+    @pytest.fixture(scope="module")
+    def postgres_module_url(request: pytest.FixtureRequest) -> Iterator[str]:
+        """A migrated PostgreSQL database of this test module."""
+        yield from module_database(request.module.__name__)
+
+    @pytest.fixture(params=["sqlite", "postgresql"], autouse=True)
+    def database(request: pytest.FixtureRequest) -> Iterator[str]:
+        """The backend of this run of the test: ``sqlite``, or the PostgreSQL URL."""
+        if request.param == "sqlite":
+            yield "sqlite"
+            return
+        url = str(request.getfixturevalue("postgres_module_url"))
+        emptied(url)
+        use_url(url)
+        try:
+            yield url
+        finally:
+            use_url(None)
+
+    return postgres_module_url, database
