@@ -206,57 +206,40 @@ class Worker:
 
     # -- one attempt ------------------------------------------------------------------------------
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
-        endpoint = delivery.endpoint
-        if endpoint.format != "raw" or endpoint.auth is not None:
-            await self._attempt_destination(delivery)
-            return
-        started = self._clock()
-        headers = build_headers(
-            msg_id=delivery.id,
-            timestamp=int(started),
-            body=delivery.body,
-            event_type=delivery.event_type,
-            attempt=delivery.attempt,
-            secrets=active_secrets(endpoint, started),
-            legacy_headers=endpoint.legacy_headers,
-            extra=endpoint.headers,
-            user_agent=self._user_agent,
-        )
-        timeout = endpoint.timeout or self._request_timeout
-        timeout = max(0.1, min(timeout, self._lease * 0.8))
-        try:
-            result = await self._client.send(endpoint.url, headers, delivery.body, timeout)
-        except Exception as exc:  # a bug must not strand the delivery: record it as a failure
-            log.exception("attempt failed unexpectedly", delivery_id=delivery.id)
-            elapsed = (self._clock() - started) * 1000.0
-            result = HttpResult(
-                status_code=None,
-                body=b"",
-                duration_ms=elapsed,
-                error_kind="other",
-                error=f"internal error: {type(exc).__name__}: {exc}",
-                retry_after=None,
-            )
-        self._acks.append(self._decide(delivery, started, result))
-        self._wake.set()
-
-    async def _attempt_destination(self, delivery: ClaimedDelivery) -> None:
-        """An attempt of a formatted or authenticated endpoint (see ``destinations``)."""
+        """Send one delivery and queue its outcome for the next cycle. Raw endpoints without
+        ``auth`` are sent here (the hot path); the others through ``destinations``."""
         endpoint = delivery.endpoint
         started = self._clock()
         timeout = max(0.1, min(endpoint.timeout or self._request_timeout, self._lease * 0.8))
+        raw = endpoint.format == "raw" and endpoint.auth is None
         final = False
         try:
-            sent = await self._destinations.attempt(delivery, started, timeout)
-            result, final = sent.result, sent.final
+            if raw:
+                headers = build_headers(
+                    msg_id=delivery.id,
+                    timestamp=int(started),
+                    body=delivery.body,
+                    event_type=delivery.event_type,
+                    attempt=delivery.attempt,
+                    secrets=active_secrets(endpoint, started),
+                    legacy_headers=endpoint.legacy_headers,
+                    extra=endpoint.headers,
+                    user_agent=self._user_agent,
+                )
+                result = await self._client.send(endpoint.url, headers, delivery.body, timeout)
+            else:
+                sent = await self._destinations.attempt(delivery, started, timeout)
+                result, final = sent.result, sent.final
         except Exception as exc:  # a bug must not strand the delivery: record it as a failure
             log.exception("attempt failed unexpectedly", delivery_id=delivery.id)
+            # A formatted or authenticated attempt's exception text may hold a credential.
+            detail = f": {exc}" if raw else ""
             result = HttpResult(
                 status_code=None,
                 body=b"",
                 duration_ms=(self._clock() - started) * 1000.0,
                 error_kind="other",
-                error=f"internal error: {type(exc).__name__}",
+                error=f"internal error: {type(exc).__name__}{detail}",
                 retry_after=None,
             )
         self._acks.append(self._decide(delivery, started, result, final=final))
