@@ -81,7 +81,8 @@ def phase(thread: str, frames: list[str]) -> str:
         if any(marker in text for marker in _DELIVERY_STORE):
             return "delivery: store threads"
         return "store threads, other"
-    if "MainThread" in thread and ("throughput" in text or "run_forever" in text):
+    # uvloop's run_forever is C, so its tasks sit right under asyncio's Runner.run.
+    if "MainThread" in thread and any(m in text for m in ("throughput", "run_forever", "Runner.run")):
         return "delivery: main thread (event loop)"
     return "other"
 
