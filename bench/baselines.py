@@ -30,10 +30,16 @@ class BaselineResult:
     name: str
     count: int
     seconds: float
+    #: This process's CPU time over the same span (the ceiling's client; 0 for naive).
+    cpu_seconds: float = 0.0
 
     @property
     def rate(self) -> float:
         return self.count / self.seconds
+
+    @property
+    def cpu_per_request_us(self) -> float:
+        return 1e6 * self.cpu_seconds / self.count
 
 
 def _check(receiver: Receiver, count: int, name: str) -> None:
@@ -61,7 +67,7 @@ def naive(receiver: Receiver, work: Workload, count: int, timeout: float = 120.0
     return BaselineResult("naive", count, seconds)
 
 
-async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> float:
+async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> tuple[float, float]:
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
     next_index = 0
 
@@ -78,9 +84,9 @@ async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> fl
                     raise RuntimeError(f"ceiling: HTTP {response.status} for request {index}")
 
     async with aiohttp.ClientSession(connector=connector) as session:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker(session) for _ in range(concurrency)))
-        return time.perf_counter() - started
+        return time.perf_counter() - started, time.process_time() - cpu_started
 
 
 def ceiling(
@@ -95,10 +101,10 @@ def ceiling(
     ``loop`` (``auto``/``asyncio``/``uvloop``: the same one scanhook runs on in the run)."""
     receiver.reset()
 
-    async def bounded() -> float:
+    async def bounded() -> tuple[float, float]:
         async with asyncio.timeout(timeout):
             return await _ceiling(receiver.url(0), work, count, concurrency)
 
-    seconds = run_on_loop(bounded(), loop)
+    seconds, cpu_seconds = run_on_loop(bounded(), loop)
     _check(receiver, count, "ceiling")
-    return BaselineResult("ceiling", count, seconds)
+    return BaselineResult("ceiling", count, seconds, cpu_seconds)

@@ -82,7 +82,8 @@ def phase(thread: str, frames: list[str]) -> str:
             return "delivery: store threads"
         return "store threads, other"
     # uvloop's run_forever is C, so its tasks sit right under asyncio's Runner.run.
-    if "MainThread" in thread and any(m in text for m in ("throughput", "run_forever", "Runner.run")):
+    event_loop = ("throughput", "run_forever", "Runner.run")
+    if "MainThread" in thread and any(marker in text for marker in event_loop):
         return "delivery: main thread (event loop)"
     return "other"
 

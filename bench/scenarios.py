@@ -10,6 +10,10 @@
   time, started on a fixed schedule of ``rate``/s (open loop); latency = arrival at the
   receiver (its clock, ``time.time()``, the same clock in both processes) − the start of the
   ``publish`` call.
+* ``store_alone`` — what (a)'s store work costs with no HTTP at all: the same events published,
+  then ``Store.record_and_claim`` called in a loop, each call recording as succeeded what the
+  previous one claimed, ``batch`` at a time (32: in (a) half of the endpoint's 64 slots are in
+  the store while the other half are in HTTP). The result is the CPU per delivery.
 * ``isolation`` — (d) the throughput of one healthy endpoint alone, then with a second endpoint
   that never answers (endpoint timeout 2 s) and a third whose port refuses connections, each of
   them subscribed to the same events; the result is the ratio.
@@ -41,6 +45,7 @@ __all__ = [
     "ThroughputResult",
     "isolation",
     "latency",
+    "store_alone",
     "throughput",
 ]
 
@@ -206,6 +211,39 @@ async def throughput(
         await _check_all_succeeded(hub, endpoints * events)
     _check_receiver(receiver, range(endpoints), events)
     return ThroughputResult(endpoints, events, publish_seconds, deliver_seconds, deliver_cpu)
+
+
+async def store_alone(work: Workload, *, events: int, batch: int = 32) -> float:
+    """CPU (every thread of this process) per delivery of the store's record-and-claim cycle."""
+    async with fresh_hub() as hub:
+        endpoint = await hub.add_endpoint("http://127.0.0.1:9/never-called", max_in_flight=64)
+        await _publish_all(hub, work, events)
+        store, outcomes, recorded = hub.store, [], 0
+        cpu_started = time.process_time()
+        while True:
+            claimed = await store.record_and_claim(outcomes, "bench", time.time(), 60.0, batch)
+            recorded += len(outcomes)
+            if not claimed:
+                break
+            now = time.time()
+            outcomes = [
+                AttemptOutcome(
+                    delivery_id=d.id,
+                    endpoint_id=endpoint.id,
+                    number=d.attempt,
+                    started_at=now,
+                    duration_ms=1.0,
+                    succeeded=True,
+                    status_code=200,
+                    response_body="ok",
+                )
+                for d in claimed
+            ]
+        cpu = time.process_time() - cpu_started
+        await _check_all_succeeded(hub, events)
+    if recorded != events:
+        raise RuntimeError(f"store alone: recorded {recorded} of {events}")
+    return 1e6 * cpu / events
 
 
 def _percentile(values: list[float], share: float) -> float:
