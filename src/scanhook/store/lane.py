@@ -9,6 +9,14 @@ one of scanhook's own errors (NotFound, ConflictError) is rolled back to its sav
 its caller gets the error; when the shared transaction fails otherwise (a driver error), every
 unit of it is run again alone, so only the culprit fails. Driver errors come out as
 :class:`~scanhook.errors.DatabaseError` (``raise … from``).
+
+A transaction asked for ``inline`` runs right away on the caller's thread (the event loop's)
+when the lane is idle, and is queued as above when it is not. That is for the delivery worker's
+cycle on SQLite: with the event loop busy sending, a transaction on the lane's thread waits for
+the GIL after every driver call, and the two threads' hand-offs cost more CPU than the work they
+overlap (bench/README.md, third session). The price: the event loop waits for that transaction
+and its fsync (a few milliseconds). It never waits for another process's write lock: an inline
+transaction that finds the database locked is handed to the lane's thread instead.
 """
 
 from __future__ import annotations
@@ -24,9 +32,10 @@ from typing import Any, TypeVar, cast
 
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from scanhook.errors import DatabaseError, ScanhookError
+from scanhook.store.sqlite_engine import BUSY_TIMEOUT_MS
 
 __all__ = ["MAX_GROUP", "Lane", "describe_driver_error"]
 
@@ -80,10 +89,25 @@ class Lane:
         self._thread: threading.Thread | None = None
         self._connection: Connection | None = None
         self._closed = False
+        # Held while the connection is in use: by the lane's thread for each group of jobs, or
+        # by the event loop's thread for an inline transaction.
+        self._busy = threading.Lock()
 
-    async def transaction(self, op: str, work: Callable[[Connection], T]) -> T:
+    async def transaction(
+        self, op: str, work: Callable[[Connection], T], *, inline: bool = False
+    ) -> T:
         """Run ``work`` in a transaction on the lane's connection; return once it is committed
-        (possibly together with other transactions queued at the same time)."""
+        (possibly together with other transactions queued at the same time). ``inline``: run it
+        on this thread, now, if nothing else is queued or running (see the module's doc)."""
+        if inline and self._queue.empty() and self._busy.acquire(blocking=False):
+            try:
+                if self._closed:
+                    raise DatabaseError(f"{self._label}: {op} failed: the store is closed")
+                done, value = self._guarded(op, lambda: self._inline(work))
+                if done:
+                    return cast(T, value)
+            finally:
+                self._busy.release()
         return cast(T, await self._submit(op, work, in_transaction=True))
 
     async def call(self, op: str, work: Callable[[], T]) -> T:
@@ -96,10 +120,11 @@ class Lane:
             return
         self._closed = True
         thread = self._thread
-        if thread is None:
-            return
-        self._queue.put(_STOP)
-        await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        if thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.get_running_loop().run_in_executor(None, thread.join)
+        with self._busy:  # inline transactions may have opened it without the thread
+            self._drop_connection()
 
     async def _submit(self, op: str, work: Callable[..., Any], *, in_transaction: bool) -> Any:
         if self._closed:
@@ -132,9 +157,12 @@ class Lane:
                             carry = following
                             break
                         group.append(following)
-                self._execute(group)
+                with self._busy:
+                    self._execute(group)
+                self._hand_back(group)
         finally:
-            self._drop_connection()
+            with self._busy:
+                self._drop_connection()
 
     def _execute(self, group: list[_Job]) -> None:
         if len(group) == 1:
@@ -147,6 +175,8 @@ class Lane:
                     job
                 ) in group:  # the shared transaction failed: each alone, so only a culprit fails
                     self._alone(job)
+
+    def _hand_back(self, group: list[_Job]) -> None:
         by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
         for job in group:
             by_loop.setdefault(job.loop, []).append(job)
@@ -185,6 +215,26 @@ class Lane:
         connection = self._connect()
         with connection.begin():
             return work(connection)
+
+    def _inline(self, work: Callable[[Connection], T]) -> tuple[bool, T | None]:
+        """``work`` in a transaction, unless another connection (another process on the same
+        file) holds the write lock: then ``(False, None)`` at once, for the lane's thread to wait
+        for it, rather than SQLite's busy wait on the event loop."""
+        connection = self._connect()
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
+        driver.execute("PRAGMA busy_timeout = 0")
+        try:
+            try:
+                transaction = connection.begin()
+            except OperationalError as exc:
+                if getattr(exc.orig, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY:
+                    return False, None
+                raise
+            with transaction:
+                return True, work(connection)
+        finally:
+            driver.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
     def _in_group(self, group: list[_Job]) -> None:
         """Every job of ``group`` in one transaction, each in a savepoint; a job raising one of

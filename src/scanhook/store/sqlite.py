@@ -85,8 +85,10 @@ class SqliteStore(TransactionalStore):
         self, worker_id: str, now: float, lease: float, limit: int
     ) -> list[ClaimedDelivery]:
         rotation = self._rotation
-        return await self._write(
-            "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation)
+        return await self._writer.transaction(
+            "claim",
+            lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation),
+            inline=True,  # the worker's hot path: see Lane
         )
 
     async def record_and_claim(
@@ -97,7 +99,8 @@ class SqliteStore(TransactionalStore):
         lease: float,
         limit: int,
     ) -> list[ClaimedDelivery]:
-        """One write transaction (one fsync, one lane round trip) for the worker's cycle."""
+        """One write transaction (one fsync) for the worker's cycle, run inline on the event
+        loop when the writer lane is idle (see :class:`Lane`)."""
         if not outcomes or limit <= 0:
             return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
         rotation, policy = self._rotation, self.policy
@@ -106,4 +109,4 @@ class SqliteStore(TransactionalStore):
             recording.record(connection, outcomes, policy)
             return claiming.claim(connection, worker_id, now, lease, limit, rotation)
 
-        return await self._write("record_and_claim", cycle)
+        return await self._writer.transaction("record_and_claim", cycle, inline=True)

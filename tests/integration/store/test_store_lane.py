@@ -1,10 +1,14 @@
 """The SQLite lane's group commit: transactions queued together share one commit, each caller
-gets its own result or error, and a failing one never takes the others down with it."""
+gets its own result or error, and a failing one never takes the others down with it. And its
+inline transactions: on the caller's thread when the lane is idle, on the lane's thread (never
+blocking the event loop) when it is busy or another process holds the write lock."""
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -20,8 +24,13 @@ COMMITS: list[int] = []
 
 
 @pytest.fixture
-def lane(tmp_path: Path) -> Lane:
-    engine = make_sqlite_engine(str(tmp_path / "lane.db"), writer=True)
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "lane.db"
+
+
+@pytest.fixture
+def lane(db_path: Path) -> Lane:
+    engine = make_sqlite_engine(str(db_path), writer=True)
     with engine.begin() as connection:
         connection.exec_driver_sql("CREATE TABLE t (n INTEGER PRIMARY KEY)")
     COMMITS.clear()
@@ -102,3 +111,90 @@ async def test_a_closed_lane_refuses_work(lane: Lane) -> None:
     await lane.close()
     with pytest.raises(DatabaseError, match="closed"):
         await lane.transaction("two", insert(2))
+
+
+def insert_noting_thread(n: int, threads: list[str]) -> object:
+    def work(connection: Connection) -> int:
+        threads.append(threading.current_thread().name)
+        connection.execute(text("INSERT INTO t (n) VALUES (:n)"), {"n": n})
+        return n
+
+    return work
+
+
+def committed_rows(db_path: Path) -> list[int]:
+    """What another connection (another process, say) sees: only committed rows."""
+    with sqlite3.connect(db_path) as other:
+        return [row[0] for row in other.execute("SELECT n FROM t ORDER BY n")]
+
+
+async def test_an_inline_transaction_runs_on_the_callers_thread_and_commits(
+    lane: Lane, db_path: Path
+) -> None:
+    threads: list[str] = []
+    assert await lane.transaction("one", insert_noting_thread(1, threads), inline=True) == 1
+    assert threads == [threading.current_thread().name]
+    assert committed_rows(db_path) == [1]
+    assert len(COMMITS) == 1
+    await lane.close()
+
+
+async def test_an_inline_transaction_waits_for_another_process_off_the_event_loop(
+    lane: Lane, db_path: Path
+) -> None:
+    # Another process on the file holds the write lock (as `scanhook api` beside a worker can).
+    other = sqlite3.connect(db_path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    threads: list[str] = []
+    waiting = asyncio.ensure_future(
+        lane.transaction("cycle", insert_noting_thread(7, threads), inline=True)
+    )
+    started = time.monotonic()
+    for _ in range(10):  # the event loop keeps running while the transaction waits
+        await asyncio.sleep(0.01)
+    assert time.monotonic() - started < 2.0  # not SQLite's 10 s busy wait on the event loop
+    assert not waiting.done()
+    other.execute("COMMIT")
+    other.close()
+    assert await asyncio.wait_for(waiting, 10) == 7
+    assert threads == ["test-lane"]  # the lane's thread waited for the lock, then ran it
+    assert committed_rows(db_path) == [7]
+    # The lane's connection got its busy timeout back: a queued transaction waits again.
+    assert await lane.transaction("after", insert(8), inline=True) == 8
+    await lane.close()
+
+
+async def test_an_inline_transaction_queues_behind_a_busy_lane(lane: Lane) -> None:
+    threads: list[str] = []
+    gate = threading.Event()
+    held = asyncio.ensure_future(lane.transaction("held", lambda _c: gate.wait(10)))
+    await asyncio.sleep(0.05)
+    later = asyncio.ensure_future(
+        lane.transaction("inline", insert_noting_thread(3, threads), inline=True)
+    )
+    await asyncio.sleep(0.05)
+    assert not later.done()  # it did not run beside the held transaction
+    gate.set()
+    await held
+    assert await later == 3
+    assert threads == ["test-lane"]
+    await lane.close()
+
+
+async def test_an_inline_transactions_errors_are_the_lanes(lane: Lane) -> None:
+    def broken(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO no_such_table (n) VALUES (1)"))
+
+    def refuse(connection: Connection) -> None:
+        connection.execute(text("INSERT INTO t (n) VALUES (100)"))
+        raise NotFound("endpoint ep_x: no such endpoint")
+
+    with pytest.raises(DatabaseError, match="broken failed: no such table: no_such_table"):
+        await lane.transaction("broken", broken, inline=True)
+    with pytest.raises(NotFound):
+        await lane.transaction("refuse", refuse, inline=True)
+    assert await lane.transaction("fine", insert(1), inline=True) == 1
+    assert await rows(lane) == [1]  # the refused insert was rolled back
+    await lane.close()
+    with pytest.raises(DatabaseError, match="closed"):
+        await lane.transaction("late", insert(2), inline=True)
