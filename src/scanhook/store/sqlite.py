@@ -24,9 +24,12 @@ from scanhook.store.migrate import upgrade_sqlite
 from scanhook.store.records import AttemptOutcome, ClaimedDelivery, StorePolicy
 from scanhook.store.sqlite_engine import make_sqlite_engine, sqlite_path
 
-__all__ = ["SqliteStore"]
+__all__ = ["INLINE_OUTCOMES", "SqliteStore"]
 
 T = TypeVar("T")
+
+#: A worker's cycle recording at least this many outcomes runs inline (see record_and_claim).
+INLINE_OUTCOMES = 8
 
 
 class SqliteStore(TransactionalStore):
@@ -85,10 +88,8 @@ class SqliteStore(TransactionalStore):
         self, worker_id: str, now: float, lease: float, limit: int
     ) -> list[ClaimedDelivery]:
         rotation = self._rotation
-        return await self._writer.transaction(
-            "claim",
-            lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation),
-            inline=True,  # the worker's hot path: see Lane
+        return await self._write(
+            "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation)
         )
 
     async def record_and_claim(
@@ -99,8 +100,12 @@ class SqliteStore(TransactionalStore):
         lease: float,
         limit: int,
     ) -> list[ClaimedDelivery]:
-        """One write transaction (one fsync) for the worker's cycle, run inline on the event
-        loop when the writer lane is idle (see :class:`Lane`)."""
+        """One write transaction (one fsync) for the worker's cycle. A cycle recording at least
+        :data:`INLINE_OUTCOMES` outcomes runs inline on the event loop when the writer lane is
+        idle (see :class:`Lane`): its many driver calls would each wait for the GIL on the
+        lane's thread. A smaller one (a trickle of publishes) goes on the lane's thread, where
+        it shares its commit with the publishes waiting there instead of adding an fsync of its
+        own on the event loop."""
         if not outcomes or limit <= 0:
             return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
         rotation, policy = self._rotation, self.policy
@@ -109,4 +114,5 @@ class SqliteStore(TransactionalStore):
             recording.record(connection, outcomes, policy)
             return claiming.claim(connection, worker_id, now, lease, limit, rotation)
 
-        return await self._writer.transaction("record_and_claim", cycle, inline=True)
+        inline = len(outcomes) >= INLINE_OUTCOMES
+        return await self._writer.transaction("record_and_claim", cycle, inline=inline)

@@ -198,3 +198,57 @@ async def test_an_inline_transactions_errors_are_the_lanes(lane: Lane) -> None:
     await lane.close()
     with pytest.raises(DatabaseError, match="closed"):
         await lane.transaction("late", insert(2), inline=True)
+
+
+async def test_the_workers_cycle_runs_inline_only_when_it_records_many(tmp_path: Path) -> None:
+    """SqliteStore.record_and_claim: a cycle recording INLINE_OUTCOMES or more runs on the event
+    loop's thread; a smaller one (a trickle) goes to the writer lane's thread."""
+    from storekit import T0, new_event
+
+    from scanhook.store import AttemptOutcome, Endpoint
+    from scanhook.store.ids import new_id
+    from scanhook.store.sqlite import INLINE_OUTCOMES, SqliteStore
+
+    store = SqliteStore(f"sqlite:///{tmp_path / 'scanhook.db'}")
+    await store.upgrade()
+    try:
+        endpoint = await store.create_endpoint(
+            Endpoint(id=new_id("ep_"), url="https://receiver.example/hook", max_in_flight=100)
+        )
+        await store.publish([new_event(at=T0 + i * 0.001) for i in range(40)])
+        claimed = await store.record_and_claim([], "w", T0 + 1, 30.0, 40)
+        assert len(claimed) == 40
+        threads: list[str] = []
+        event.listen(
+            store._writer_engine,  # which thread runs the statements
+            "before_cursor_execute",
+            lambda *_args: threads.append(threading.current_thread().name),
+        )
+
+        def outcomes(first: int, count: int) -> list[AttemptOutcome]:
+            return [
+                AttemptOutcome(
+                    delivery_id=c.id,
+                    endpoint_id=endpoint.id,
+                    number=c.attempt,
+                    started_at=T0 + 2,
+                    duration_ms=5.0,
+                    succeeded=True,
+                    status_code=200,
+                )
+                for c in claimed[first : first + count]
+            ]
+
+        small = INLINE_OUTCOMES - 1
+        await store.record_and_claim(outcomes(0, small), "w", T0 + 3, 30.0, 1)
+        assert set(threads) == {"scanhook-sqlite-writer"}
+        threads.clear()
+        await store.record_and_claim(outcomes(small, INLINE_OUTCOMES), "w", T0 + 4, 30.0, 1)
+        assert set(threads) == {threading.current_thread().name}
+        stats = await store.stats(T0 + 5)
+        recorded = small + INLINE_OUTCOMES
+        counts = stats["deliveries"]
+        assert isinstance(counts, dict)
+        assert (counts["succeeded"], counts["sending"]) == (recorded, 40 - recorded)
+    finally:
+        await store.close()
