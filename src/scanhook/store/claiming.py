@@ -40,6 +40,8 @@ class _Plan:
     only: list[str] | None = None
     taken: list[str] = field(default_factory=list)
     pending_taken: int = 0
+    #: The rows DUE_PENDING read whole (q.CLAIM_COLUMNS), by id; the others are read later.
+    rows: dict[str, Any] = field(default_factory=dict)
 
     def fetch(self, connection: Connection, want: int, now: float) -> list[str]:
         got: list[str] = []
@@ -59,7 +61,9 @@ class _Plan:
                 },
             ).all()
             self.pending_taken += len(rows)
-            got.extend(row.id for row in rows)
+            for row in rows:
+                got.append(row[0])
+                self.rows[row[0]] = row
         return got
 
 
@@ -229,21 +233,29 @@ def _lease(
         q.MARK_SENDING,
         {"ids": ids, "b_lease_until": lease_until, "worker_id": worker_id, "now": now},
     )
-    by_id = {row.id: row for row in connection.execute(q.CLAIMED_ROWS, {"ids": ids})}
+    by_id: dict[str, Any] = {}
+    for plan in taken:
+        by_id.update(plan.rows)
+    unread = [i for i in ids if i not in by_id]  # taken back from expired leases
+    if unread:
+        by_id.update((row[0], row) for row in connection.execute(q.CLAIMED_ROWS, {"ids": unread}))
     endpoints = {plan.endpoint.id: plan.endpoint for plan in taken}
-    return [
-        ClaimedDelivery(
-            id=row.id,
-            event_id=row.event_id,
-            event_type=row.event_type,
-            body=bytes(row.body),
-            attempt=row.attempts + 1,
-            endpoint=endpoints[row.endpoint_id],
-            lease_until=lease_until,
-            event_created_at=row.created_at,
+    claimed = []
+    for delivery_id in ids:
+        _, event_id, endpoint_id, event_type, attempts, body, created_at = by_id[delivery_id]
+        claimed.append(
+            ClaimedDelivery(
+                id=delivery_id,
+                event_id=event_id,
+                event_type=event_type,
+                body=bytes(body),
+                attempt=attempts + 1,
+                endpoint=endpoints[endpoint_id],
+                lease_until=lease_until,
+                event_created_at=created_at,
+            )
         )
-        for row in (by_id[i] for i in ids)
-    ]
+    return claimed
 
 
 def _endpoint_due_at(connection: Connection, row: Row[Any], now: float) -> float | None:

@@ -196,11 +196,22 @@ ATTEMPTS_OF = (
 SENDING_OF_ENDPOINT = select(
     deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
 ).where(deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "sending")
-#: Pending and due rows of :endpoint_id, earliest first: a range scan of
-#: (endpoint_id, status, next_attempt_at). Bind :now, :limit, :offset. Rows locked by another
-#: transaction (an operator's retry, say) are skipped rather than waited for.
+#: What a claim reads of a delivery and its event, in this order (DUE_PENDING, CLAIMED_ROWS).
+CLAIM_COLUMNS = (
+    deliveries.c.id,
+    deliveries.c.event_id,
+    deliveries.c.endpoint_id,
+    deliveries.c.event_type,
+    deliveries.c.attempts,
+    events.c.body,
+    events.c.created_at,
+)
+#: Pending and due rows of :endpoint_id, earliest first, with their events (CLAIM_COLUMNS): a
+#: range scan of (endpoint_id, status, next_attempt_at). Bind :now, :limit, :offset. Rows
+#: locked by another transaction (an operator's retry, say) are skipped rather than waited for.
 DUE_PENDING = (
-    select(deliveries.c.id)
+    select(*CLAIM_COLUMNS)
+    .join(events, events.c.id == deliveries.c.event_id)
     .where(
         deliveries.c.endpoint_id == bindparam("endpoint_id"),
         deliveries.c.status == "pending",
@@ -209,7 +220,7 @@ DUE_PENDING = (
     .order_by(deliveries.c.next_attempt_at)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
-    .with_for_update(skip_locked=True)
+    .with_for_update(of=deliveries, skip_locked=True)
 )
 #: Of :ids (rows seen ``sending`` with an expired lease), those still so and not locked by anyone
 #: else (a late record() of the old lease may be finishing one): locked for the claim.
@@ -246,16 +257,9 @@ MARK_SENDING: Update = (
         updated_at=bindparam("now"),
     )
 )
+#: CLAIM_COLUMNS of :ids (the rows a claim takes back from an expired lease).
 CLAIMED_ROWS = (
-    select(
-        deliveries.c.id,
-        deliveries.c.event_id,
-        deliveries.c.endpoint_id,
-        deliveries.c.event_type,
-        deliveries.c.attempts,
-        events.c.body,
-        events.c.created_at,
-    )
+    select(*CLAIM_COLUMNS)
     .join(events, events.c.id == deliveries.c.event_id)
     .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
 )
