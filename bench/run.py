@@ -26,6 +26,7 @@ from baselines import ceiling, naive
 from receiver import Receiver
 from scanhook.eventloop import LOOP_CHOICES, loop_name
 from scanhook.eventloop import run as run_on_loop
+from scanhook.gc_tuning import THRESHOLDS, tune_gc
 from scenarios import PUBLISH_BATCH, isolation, latency, store_alone, throughput
 from workload import make_workload
 
@@ -74,6 +75,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=LOOP_CHOICES,
         default=os.environ.get("SCANHOOK_EVENT_LOOP", "auto"),
         help="event loop of the ceiling AND scanhook (as the service: SCANHOOK_EVENT_LOOP, auto)",
+    )
+    parser.add_argument(
+        "--gc",
+        choices=("scanhook", "default"),
+        default="scanhook",
+        help="the garbage collector of this process, for every scenario and both baselines: "
+        "scanhook's long-running processes' tuning (scanhook.gc_tuning), or CPython's default",
     )
     parser.add_argument("--json", type=Path, help="also write every run's numbers here")
     args = parser.parse_args(argv)
@@ -369,6 +377,12 @@ def machine() -> str:
     )
 
 
+def gc_name(choice: str) -> str:
+    if choice == "scanhook":
+        return f"scanhook's tuning (thresholds {THRESHOLDS}, start-up frozen)"
+    return f"CPython's default (thresholds {gc.get_threshold()})"
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     print(f"machine: {machine()}", file=sys.stderr)
@@ -377,6 +391,9 @@ def main(argv: list[str] | None = None) -> int:
     needed = max(args.events, args.fanout_events, args.naive_events, args.isolation_events)
     needed = max(needed, int(args.rate * args.seconds))
     work = make_workload(needed)
+    if args.gc == "scanhook":
+        tune_gc()  # as `scanhook worker` and `serve` do at start-up
+    print(f"garbage collector: {gc_name(args.gc)}", file=sys.stderr)
     runs: list[dict[str, float]] = []
     with Receiver(["healthy"] * FANOUT_ENDPOINTS + ["timeout"]) as receiver:
         for index in range(args.repeat):
@@ -391,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"machine: {machine()}")
     print(f"event loop (ceiling and scanhook): {loop_name(args.loop)}")
+    print(f"garbage collector (ceiling and scanhook): {gc_name(args.gc)}")
     print(table(runs, args))
     return 0
 

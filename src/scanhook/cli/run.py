@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from scanhook.config import Settings
 from scanhook.errors import ScanhookError
 from scanhook.eventloop import run
+from scanhook.gc_tuning import tune_gc
 from scanhook.logs import configure_logging
 
 __all__ = ["register"]
@@ -46,6 +47,9 @@ def worker(database_url: DatabaseOption = None) -> None:
     """
     settings = settings_or_exit(database_url=database_url)
     configure_logging(settings.log_level, settings.log_format)
+    from scanhook.hub import Hub  # noqa: F401 - imported before tune_gc freezes start-up
+
+    tune_gc()
     try:
         run(_run_worker(settings), settings.event_loop)
     except ScanhookError as exc:

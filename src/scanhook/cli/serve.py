@@ -10,6 +10,7 @@ from rich.text import Text
 
 from scanhook.cli.common import DatabaseOption, run_async, settings_or_exit
 from scanhook.cli.output import err
+from scanhook.gc_tuning import tune_gc
 from scanhook.logs import configure_logging
 
 __all__ = ["register"]
@@ -30,6 +31,7 @@ def _start(host: str, port: int, database_url: str | None, workers: bool) -> Non
         logging.getLogger(name).setLevel(logging.WARNING)
     from scanhook.cli.serving import run_service
 
+    tune_gc()  # after the imports: they are frozen with the rest of start-up
     run_async(run_service(settings, host, port, workers), settings.event_loop)
     err.print(Text("scanhook stopped", style="dim"))
 
