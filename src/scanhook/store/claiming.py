@@ -85,11 +85,15 @@ def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
     circuit = endpoint.circuit_open_until
     if circuit is not None and circuit > now:
         return None
-    sending = connection.execute(q.SENDING_OF_ENDPOINT, {"endpoint_id": endpoint.id}).all()
-    in_flight = [s for s in sending if s.lease_until is not None and s.lease_until >= now]
-    expired = sorted(
-        (s for s in sending if s.lease_until is None or s.lease_until < now),
-        key=lambda s: (s.lease_until or 0.0, s.publish_seq),
+    where = {"endpoint_id": endpoint.id, "now": now}
+    in_flight, expired_count = connection.execute(q.SENDING_COUNTS, where).one()
+    expired = (
+        sorted(
+            connection.execute(q.EXPIRED_OF_ENDPOINT, where),
+            key=lambda s: (s.lease_until or 0.0, s.publish_seq),
+        )
+        if expired_count
+        else []
     )
     if expired:
         free = set(
@@ -100,9 +104,9 @@ def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
         if endpoint.ordered and len(free) < len(expired):
             raise _Contended
         expired = [s for s in expired if s.id in free]
-    capacity = endpoint.max_in_flight - len(in_flight)
+    capacity = endpoint.max_in_flight - in_flight
     if circuit is not None:  # half-open: one probe at a time
-        capacity = min(capacity, 1 - len(in_flight))
+        capacity = min(capacity, 1 - in_flight)
     tokens = None
     if endpoint.rate_limit is not None and endpoint.rate_limit > 0:
         tokens = bucket_tokens(row.rate_tokens, row.rate_updated_at, endpoint.rate_limit, now)

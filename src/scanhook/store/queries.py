@@ -69,6 +69,7 @@ __all__ = [
     "ENDPOINT_TO_LOCK",
     "EVENT_BY_ID",
     "EVENT_DELIVERIES",
+    "EXPIRED_OF_ENDPOINT",
     "EXPIRED_TO_RECLAIM",
     "FAIL_ENDPOINT_DELIVERIES",
     "FINISHED_DELIVERIES_BEFORE",
@@ -83,6 +84,7 @@ __all__ = [
     "ORPHAN_EVENTS_BEFORE",
     "RELEASE",
     "REQUEUE_DELIVERY",
+    "SENDING_COUNTS",
     "SENDING_OF_ENDPOINT",
     "SET_DELIVERY_OUTCOME",
     "SET_ENDPOINT_HEALTH",
@@ -196,6 +198,26 @@ ATTEMPTS_OF = (
 SENDING_OF_ENDPOINT = select(
     deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
 ).where(deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "sending")
+#: Of :endpoint_id's ``sending`` rows at :now: how many are in flight (a lease that holds) and
+#: how many have an expired lease (or none). Counted by the database: an endpoint with dozens of
+#: rows in flight (fan-out) costs no Python per row.
+SENDING_COUNTS = select(
+    func.count().filter(deliveries.c.lease_until >= bindparam("now")),
+    func.count().filter(
+        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < bindparam("now"))
+    ),
+).where(
+    deliveries.c.endpoint_id == bindparam("endpoint_id"),
+    deliveries.c.status == "sending",
+)
+#: The rows of :endpoint_id that are ``sending`` with an expired lease (or none) at :now.
+EXPIRED_OF_ENDPOINT = select(
+    deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
+).where(
+    deliveries.c.endpoint_id == bindparam("endpoint_id"),
+    deliveries.c.status == "sending",
+    or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < bindparam("now")),
+)
 #: What a claim reads of a delivery and its event, in this order (DUE_PENDING, CLAIMED_ROWS).
 CLAIM_COLUMNS = (
     deliveries.c.id,
