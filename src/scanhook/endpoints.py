@@ -9,30 +9,14 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.notifications import EVENT_TYPES
 
 __all__ = ["RESERVED_HEADERS", "EndpointOptions", "EndpointPatch", "check_event_types"]
 
 #: Headers scanhook sets itself; an endpoint's extra headers cannot replace them.
-RESERVED_HEADERS = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "accept",
-        "user-agent",
-        "host",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-        "scanhook-event-type",
-        "scanhook-attempt",
-        "content_type",
-        "content_length",
-        "transfer-encoding",
-        "connection",
-    }
-)
-_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+RESERVED_HEADERS = PROTECTED_HEADERS
+_HEADER_NAME = re.compile(HEADER_NAME)
 _SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
 
 

@@ -36,6 +36,7 @@ from urllib.parse import urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
+from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.errors import InvalidRequest, ScanhookError
 from scanhook.store.records import Endpoint
 
@@ -58,26 +59,6 @@ __all__ = [
 ]
 
 MASK = "********"
-#: Headers an ``auth`` of type ``header`` cannot set (scanhook sets them, or they frame requests).
-_RESERVED = frozenset(
-    {
-        "content-type",
-        "content-length",
-        "accept",
-        "user-agent",
-        "host",
-        "webhook-id",
-        "webhook-timestamp",
-        "webhook-signature",
-        "scanhook-event-type",
-        "scanhook-attempt",
-        "content_type",
-        "content_length",
-        "transfer-encoding",
-        "connection",
-    }
-)
-_HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
 #: The token response is small; this leaves room for large JWTs.
 _TOKEN_RESPONSE_LIMIT = 65536
 #: Tokens without ``expires_in`` are kept this long.
@@ -142,13 +123,13 @@ class BearerAuth(_Auth):
 
 class HeaderAuth(_Auth):
     type: Literal["header"]
-    name: Annotated[str, Field(min_length=1, max_length=256, pattern=_HEADER_NAME)]
+    name: Annotated[str, Field(min_length=1, max_length=256, pattern=HEADER_NAME)]
     value: _Text
 
     @field_validator("name")
     @classmethod
     def _name(cls, value: str) -> str:
-        if value.lower() in _RESERVED:
+        if value.lower() in PROTECTED_HEADERS:
             raise ValueError(f"{value!r} is set by scanhook and cannot be replaced")
         return value
 

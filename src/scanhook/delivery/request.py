@@ -8,12 +8,15 @@ from scanhook._version import __version__
 from scanhook.delivery.signing import sign
 from scanhook.store.records import Endpoint
 
-__all__ = ["PROTECTED_HEADERS", "USER_AGENT", "active_secrets", "build_headers"]
+__all__ = ["HEADER_NAME", "PROTECTED_HEADERS", "USER_AGENT", "active_secrets", "build_headers"]
 
 #: ``User-Agent`` of every delivery.
 USER_AGENT = f"scanhook/{__version__}"
 
-#: Headers (lower-case) that an endpoint's own headers can never set or override.
+#: What a header name may be (an HTTP token, RFC 9110 §5.1).
+HEADER_NAME = r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$"
+#: Headers (lower-case) that an endpoint's own headers (or its ``auth`` header) can never set or
+#: override.
 PROTECTED_HEADERS = frozenset(
     {
         "content-type",
