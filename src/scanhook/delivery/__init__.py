@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from scanhook.delivery.http import ERROR_KINDS, HttpClient, HttpResult
-from scanhook.delivery.request import PROTECTED_HEADERS, USER_AGENT, active_secrets, build_headers
+from scanhook.delivery.request import (
+    HEADER_NAME,
+    PROTECTED_HEADERS,
+    USER_AGENT,
+    active_secrets,
+    build_headers,
+    delivery_headers,
+)
 from scanhook.delivery.retry import (
     DEFAULT_SCHEDULE,
     RetryPolicy,
@@ -30,6 +37,7 @@ from scanhook.delivery.ssrf import (
 __all__ = [
     "DEFAULT_SCHEDULE",
     "ERROR_KINDS",
+    "HEADER_NAME",
     "PROTECTED_HEADERS",
     "SECRET_PREFIX",
     "USER_AGENT",
@@ -44,6 +52,7 @@ __all__ = [
     "SignatureError",
     "active_secrets",
     "build_headers",
+    "delivery_headers",
     "generate_secret",
     "parse_duration",
     "parse_retry_after",

@@ -33,7 +33,7 @@ import structlog
 from scanhook.delivery.auth import Authenticator, AuthError
 from scanhook.delivery.formatting import notification_of, prepare, read_failure, remote_key
 from scanhook.delivery.http import HttpClient, HttpResult
-from scanhook.delivery.request import active_secrets, build_headers
+from scanhook.delivery.request import delivery_headers
 from scanhook.errors import InvalidNotification, InvalidRequest, ScanhookError
 from scanhook.formats import RenderError, Skip, extract_remote_id
 from scanhook.store.base import Store
@@ -128,17 +128,8 @@ class DestinationSender:
             if request.attention:
                 await self._note(delivery, request.attention)
 
-        headers = build_headers(
-            msg_id=delivery.id,
-            timestamp=int(started),
-            body=body,
-            event_type=delivery.event_type,
-            attempt=delivery.attempt,
-            secrets=active_secrets(endpoint, started),
-            legacy_headers=endpoint.legacy_headers,
-            extra=endpoint.headers,
-            user_agent=self._user_agent,
-            content_type=content_type,
+        headers = delivery_headers(
+            delivery, started, self._user_agent, body=body, content_type=content_type
         )
         headers.update(format_headers)
         limit = prepared.response_limit if prepared is not None else None

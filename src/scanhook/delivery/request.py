@@ -6,9 +6,16 @@ from collections.abc import Mapping, Sequence
 
 from scanhook._version import __version__
 from scanhook.delivery.signing import sign
-from scanhook.store.records import Endpoint
+from scanhook.store.records import ClaimedDelivery, Endpoint
 
-__all__ = ["HEADER_NAME", "PROTECTED_HEADERS", "USER_AGENT", "active_secrets", "build_headers"]
+__all__ = [
+    "HEADER_NAME",
+    "PROTECTED_HEADERS",
+    "USER_AGENT",
+    "active_secrets",
+    "build_headers",
+    "delivery_headers",
+]
 
 #: ``User-Agent`` of every delivery.
 USER_AGENT = f"scanhook/{__version__}"
@@ -73,6 +80,31 @@ def build_headers(
             if name.lower() not in PROTECTED_HEADERS:
                 headers[name] = value
     return headers
+
+
+def delivery_headers(
+    delivery: ClaimedDelivery,
+    started: float,
+    user_agent: str,
+    *,
+    body: bytes | None = None,
+    content_type: str = "application/json",
+) -> dict[str, str]:
+    """:func:`build_headers` for one attempt of ``delivery`` started at ``started``: signed with
+    its endpoint's active secrets, over ``body`` (default: the delivery's own)."""
+    endpoint = delivery.endpoint
+    return build_headers(
+        msg_id=delivery.id,
+        timestamp=int(started),
+        body=delivery.body if body is None else body,
+        event_type=delivery.event_type,
+        attempt=delivery.attempt,
+        secrets=active_secrets(endpoint, started),
+        legacy_headers=endpoint.legacy_headers,
+        extra=endpoint.headers,
+        user_agent=user_agent,
+        content_type=content_type,
+    )
 
 
 def active_secrets(endpoint: Endpoint, now: float) -> list[str]:

@@ -21,7 +21,7 @@ import structlog
 
 from scanhook.delivery.destinations import DestinationSender
 from scanhook.delivery.http import HttpClient, HttpResult
-from scanhook.delivery.request import active_secrets, build_headers
+from scanhook.delivery.request import delivery_headers
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.errors import ScanhookError
 from scanhook.store.base import Store
@@ -215,17 +215,7 @@ class Worker:
         final = False
         try:
             if raw:
-                headers = build_headers(
-                    msg_id=delivery.id,
-                    timestamp=int(started),
-                    body=delivery.body,
-                    event_type=delivery.event_type,
-                    attempt=delivery.attempt,
-                    secrets=active_secrets(endpoint, started),
-                    legacy_headers=endpoint.legacy_headers,
-                    extra=endpoint.headers,
-                    user_agent=self._user_agent,
-                )
+                headers = delivery_headers(delivery, started, self._user_agent)
                 result = await self._client.send(endpoint.url, headers, delivery.body, timeout)
             else:
                 sent = await self._destinations.attempt(delivery, started, timeout)
