@@ -34,6 +34,9 @@ SCENARIOS = ("naive", "ceiling", "a", "b", "c", "d")
 FANOUT_ENDPOINTS = 20
 #: Listener layout of the one receiver process: 0…19 healthy (0 is the main one), 20 hangs.
 TIMEOUT_LISTENER = FANOUT_ENDPOINTS
+#: (b)'s store alone: the worker's default max_concurrency in flight, 100 recorded per call.
+FANOUT_IN_FLIGHT = 1000
+FANOUT_STORE_BATCH = 100
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -145,6 +148,18 @@ def one_run(args: argparse.Namespace, receiver: Receiver, work: Any) -> dict[str
             args.loop,
         )
         out["b_rate"], out["b_publish"] = r.rate, r.publish_rate
+        out["b_cpu_us"] = r.cpu_per_delivery_us
+        out["b_store_cpu_us"] = run_on_loop(
+            store_alone(
+                work,
+                events=args.fanout_events,
+                endpoints=FANOUT_ENDPOINTS,
+                batch=FANOUT_STORE_BATCH,
+                in_flight=FANOUT_IN_FLIGHT,
+                concurrency=c,
+            ),
+            args.loop,
+        )
 
     def run_c() -> None:
         r = run_on_loop(
@@ -297,6 +312,25 @@ def table(runs: list[dict[str, float]], args: argparse.Namespace) -> str:
                 f"≥ 90% of (a): {verdict(_ratio(runs, 'b_rate', 'a_rate') >= 0.9)}"
                 if a is not None
                 else "",
+            )
+        )
+        rows.append(
+            (
+                "(b) scanhook's CPU per delivery (process time of every thread / deliveries)",
+                f"{m['b_cpu_us']:,.0f} µs",
+                _spread(runs, "b_cpu_us", ",.0f"),
+                f"{_ratio(runs, 'b_cpu_us', 'a_cpu_us'):.2f}× (a)'s" if a is not None else "",
+                "",
+            )
+        )
+        rows.append(
+            (
+                f"(b) of which the store alone: {FANOUT_IN_FLIGHT:,} in flight, "
+                f"{FANOUT_STORE_BATCH} recorded per cycle, no HTTP, CPU per delivery",
+                f"{m['b_store_cpu_us']:,.0f} µs",
+                _spread(runs, "b_store_cpu_us", ",.0f"),
+                f"{_ratio(runs, 'b_store_cpu_us', 'b_cpu_us'):.0%} of (b)'s CPU",
+                "",
             )
         )
         rows.append(

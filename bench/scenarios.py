@@ -24,6 +24,7 @@ Every endpoint has ``max_in_flight = concurrency``, the same number the ceiling 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import statistics
 import tempfile
@@ -36,7 +37,7 @@ from typing import Any
 
 from receiver import Receiver, refused_port
 from scanhook.hub import Hub
-from scanhook.store.records import AttemptOutcome
+from scanhook.store.records import AttemptOutcome, ClaimedDelivery
 from workload import Workload
 
 __all__ = [
@@ -55,6 +56,8 @@ RETRY_SCHEDULE = "0.2s,0.5s"
 BAD_ENDPOINT_TIMEOUT = 2.0
 #: (c): publish calls allowed to be running at once before the pacing loop waits.
 MAX_OUTSTANDING = 1000
+#: The worker's default ``claim_batch``: at most this many claimed per store call.
+CLAIM_BATCH = 128
 
 
 @dataclass(frozen=True)
@@ -213,23 +216,47 @@ async def throughput(
     return ThroughputResult(endpoints, events, publish_seconds, deliver_seconds, deliver_cpu)
 
 
-async def store_alone(work: Workload, *, events: int, batch: int = 32) -> float:
-    """CPU (every thread of this process) per delivery of the store's record-and-claim cycle."""
+async def store_alone(
+    work: Workload,
+    *,
+    events: int,
+    batch: int = 32,
+    endpoints: int = 1,
+    in_flight: int | None = None,
+    concurrency: int = 64,
+) -> float:
+    """CPU (every thread of this process) per delivery of the store's record-and-claim cycle.
+
+    Each call records ``batch`` outcomes (the oldest claimed) and claims what their slots free:
+    up to ``in_flight`` deliveries stay claimed (``batch`` by default: record what the previous
+    call claimed), at most :data:`CLAIM_BATCH` per call, the worker's default. (a) is
+    ``endpoints=1, batch=32``; the fan-out shape is ``endpoints=20, batch=100,
+    in_flight=1000`` (the worker's ``max_concurrency``), each endpoint ``concurrency`` slots.
+    """
+    cap = batch if in_flight is None else in_flight
     async with fresh_hub() as hub:
-        endpoint = await hub.add_endpoint("http://127.0.0.1:9/never-called", max_in_flight=64)
+        for index in range(endpoints):
+            await hub.add_endpoint(
+                f"http://127.0.0.1:9/never-called/{index}", max_in_flight=concurrency
+            )
         await _publish_all(hub, work, events)
-        store, outcomes, recorded = hub.store, [], 0
+        store = hub.store
+        claimed: collections.deque[ClaimedDelivery] = collections.deque()
+        outcomes: list[AttemptOutcome] = []
+        recorded = 0
         cpu_started = time.process_time()
         while True:
-            claimed = await store.record_and_claim(outcomes, "bench", time.time(), 60.0, batch)
+            limit = min(CLAIM_BATCH, cap - len(claimed))
+            got = await store.record_and_claim(outcomes, "bench", time.time(), 60.0, limit)
             recorded += len(outcomes)
+            claimed.extend(got)
             if not claimed:
                 break
             now = time.time()
             outcomes = [
                 AttemptOutcome(
                     delivery_id=d.id,
-                    endpoint_id=endpoint.id,
+                    endpoint_id=d.endpoint.id,
                     number=d.attempt,
                     started_at=now,
                     duration_ms=1.0,
@@ -237,13 +264,14 @@ async def store_alone(work: Workload, *, events: int, batch: int = 32) -> float:
                     status_code=200,
                     response_body="ok",
                 )
-                for d in claimed
+                for d in (claimed.popleft() for _ in range(min(batch, len(claimed))))
             ]
         cpu = time.process_time() - cpu_started
-        await _check_all_succeeded(hub, events)
-    if recorded != events:
-        raise RuntimeError(f"store alone: recorded {recorded} of {events}")
-    return 1e6 * cpu / events
+        deliveries = events * endpoints
+        await _check_all_succeeded(hub, deliveries)
+    if recorded != deliveries:
+        raise RuntimeError(f"store alone: recorded {recorded} of {deliveries}")
+    return 1e6 * cpu / deliveries
 
 
 def _percentile(values: list[float], share: float) -> float:
