@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from scanhook.store.migrate import (
+    alembic_config,
     current_revision,
     head_revision,
     postgres_engine,
@@ -35,8 +37,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-def test_head_is_0004_and_history_is_linear() -> None:
-    assert head_revision() == "0004"
+def test_head_is_0005_and_history_is_linear() -> None:
+    assert head_revision() == "0005"
 
 
 # -- SQLite ------------------------------------------------------------------------------------
@@ -78,6 +80,39 @@ def test_sqlite_upgrade_is_idempotent_and_keeps_data(tmp_path: Path) -> None:
         assert connection.exec_driver_sql("SELECT value FROM sequences").scalar() == 41
         assert current_revision(connection) == head_revision()
     assert schema_diff(engine) == []
+
+
+def test_0005_keeps_endpoints_and_deliveries_and_starts_the_ordered_scan_at_0(
+    tmp_path: Path,
+) -> None:
+    path = str(tmp_path / "a.db")
+    engine = make_sqlite_engine(path, writer=True)
+    config = alembic_config()
+    with engine.connect() as connection, connection.begin():
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+        connection.exec_driver_sql(
+            "INSERT INTO endpoints (id, url, description, event_types, secrets, enabled, headers,"
+            " legacy_headers, max_in_flight, ordered, format, format_options, created_at,"
+            " updated_at, consecutive_failures) VALUES ('ep_1', 'https://r.example/h', '',"
+            " '[\"*\"]', '[]', 1, '{}', 0, 10, 1, 'raw', '{}', 0, 0, 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO events (id, type, body, created_at) VALUES ('evt_1', 't', x'7b7d', 0)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO deliveries (id, event_id, endpoint_id, event_type, status, attempts,"
+            " created_at, updated_at, publish_seq) VALUES"
+            " ('dlv_1', 'evt_1', 'ep_1', 't', 'succeeded', 1, 0, 0, 1),"
+            " ('dlv_2', 'evt_1', 'ep_1', 't', 'pending', 0, 0, 0, 2)"
+        )
+    upgrade_sqlite(engine, path)
+    assert schema_diff(engine) == []
+    with engine.connect() as connection:
+        marks = connection.exec_driver_sql("SELECT id, finished_before_seq FROM endpoints").all()
+        kept = connection.exec_driver_sql("SELECT id, status FROM deliveries ORDER BY id").all()
+    assert [tuple(r) for r in marks] == [("ep_1", 0)]
+    assert [tuple(r) for r in kept] == [("dlv_1", "succeeded"), ("dlv_2", "pending")]
 
 
 def test_concurrent_sqlite_upgrades_in_threads_both_succeed(tmp_path: Path) -> None:

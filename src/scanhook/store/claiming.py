@@ -12,7 +12,6 @@ delivery; an endpoint another worker holds is skipped and counted in :attr:`Clai
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,33 +115,39 @@ def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
         if in_flight:
             return None
         capacity = min(capacity, 1)
-        only = _oldest_unfinished_if_due(connection, endpoint.id, expired, now)
+        only = _oldest_unfinished_if_due(connection, row, {s.id for s in expired}, now)
     if capacity <= 0 or only == []:
         return None
     return _Plan(endpoint, capacity, [s.id for s in expired], tokens, only)
 
 
-def _oldest_unfinished_if_due(
-    connection: Connection,
-    endpoint_id: str,
-    expired: Sequence[Row[*tuple[Any, ...]]],
-    now: float,
-) -> list[str]:
-    """An ordered endpoint's oldest unfinished delivery, when it is due (none is in flight)."""
-    pending = connection.execute(
-        q.OLDEST_OF_STATUS, {"endpoint_id": endpoint_id, "status": "pending"}
+def _oldest_unfinished(connection: Connection, row: Row[Any]) -> Row[*tuple[Any, ...]] | None:
+    """An ordered endpoint's oldest delivery still pending or sending (None: all finished)."""
+    return connection.execute(
+        q.OLDEST_UNFINISHED, {"endpoint_id": row.id, "from_seq": row.finished_before_seq}
     ).first()
-    oldest_expired = min(expired, key=lambda s: s.publish_seq, default=None)
-    if oldest_expired is not None and (
-        pending is None or oldest_expired.publish_seq < pending.publish_seq
-    ):
-        return [oldest_expired.id]
-    if (
-        pending is not None
-        and pending.next_attempt_at is not None
-        and pending.next_attempt_at <= now
-    ):
-        return [pending.id]
+
+
+def _oldest_unfinished_if_due(
+    connection: Connection, row: Row[Any], expired: set[str], now: float
+) -> list[str]:
+    """An ordered endpoint's oldest unfinished delivery, when it is due (none is in flight:
+    if it is sending, its lease has expired and it is in ``expired``). Moves the endpoint's
+    ``finished_before_seq`` up to it, so that the next scan starts there."""
+    head = _oldest_unfinished(connection, row)
+    if head is None:
+        last = connection.execute(q.LAST_SEQ_OF_ENDPOINT, {"endpoint_id": row.id}).scalar()
+        mark = None if last is None else last + 1
+    else:
+        mark = head.publish_seq
+    if mark is not None and mark > row.finished_before_seq:
+        connection.execute(q.RAISE_FINISHED_BEFORE, {"b_id": row.id, "b_seq": mark})
+    if head is None:
+        return []
+    if head.status == "sending":
+        return [head.id] if head.id in expired else []
+    if head.next_attempt_at is not None and head.next_attempt_at <= now:
+        return [head.id]
     return []
 
 
@@ -268,21 +273,16 @@ def _endpoint_due_at(connection: Connection, row: Row[Any], now: float) -> float
     leases = [s.lease_until if s.lease_until is not None else now for s in sending]
     in_flight = sorted(t for t in leases if t >= now)
     if endpoint.ordered:
-        pending = connection.execute(
-            q.OLDEST_OF_STATUS, {"endpoint_id": endpoint.id, "status": "pending"}
-        ).first()
-        oldest_sending = min(sending, key=lambda s: s.publish_seq, default=None)
-        if oldest_sending is not None and (
-            pending is None or oldest_sending.publish_seq < pending.publish_seq
-        ):
+        head = _oldest_unfinished(connection, row)
+        if head is None:
+            due: float | None = None
+        elif head.status == "sending":
             # Claimable once its lease expires (then it goes again, before anything newer).
-            due: float | None = oldest_sending.lease_until or now
-        elif pending is not None:
-            due = pending.next_attempt_at
+            due = head.lease_until or now
+        else:
+            due = head.next_attempt_at
             if in_flight and due is not None:
                 due = max(due, in_flight[0])
-        else:
-            due = None
     else:
         earliest_pending = connection.execute(
             q.EARLIEST_PENDING, {"endpoint_id": endpoint.id}

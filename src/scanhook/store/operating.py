@@ -171,11 +171,14 @@ def retry_delivery(connection: Connection, delivery_id: str, now: float) -> Deli
     current = get_delivery(connection, delivery_id)
     if current.status == "succeeded":
         raise ConflictError(f"delivery {delivery_id!r}: it succeeded; replay it instead")
-    if current.status == "sending":
-        lease = connection.execute(q.DELIVERY_BY_ID, {"id": delivery_id}).one().lease_until
-        if lease is not None and lease >= now:
-            raise ConflictError(f"delivery {delivery_id!r}: an attempt is in flight")
-    connection.execute(q.REQUEUE_DELIVERY, {"b_id": delivery_id, "now": now})
+    row = connection.execute(q.DELIVERY_BY_ID, {"id": delivery_id}).one()
+    if current.status == "sending" and row.lease_until is not None and row.lease_until >= now:
+        raise ConflictError(f"delivery {delivery_id!r}: an attempt is in flight")
+    if connection.execute(q.REQUEUE_DELIVERY, {"b_id": delivery_id, "now": now}).rowcount:
+        # A failed delivery is unfinished again: an ordered endpoint's scan must see it.
+        connection.execute(
+            q.LOWER_FINISHED_BEFORE, {"b_id": row.endpoint_id, "b_seq": row.publish_seq}
+        )
     return get_delivery(connection, delivery_id)
 
 
@@ -193,7 +196,13 @@ def replay(
         statuses = (status,)
     else:
         return 0  # only finished deliveries are replayed
-    return connection.execute(q.replay(endpoint_id, since, statuses, now)).rowcount
+    cond = q.replayable(endpoint_id, since, statuses)
+    first = connection.execute(q.first_seq_where(cond)).scalar()
+    if first is None:
+        return 0
+    # They are unfinished again: an ordered endpoint's scan must start at the first of them.
+    connection.execute(q.LOWER_FINISHED_BEFORE, {"b_id": endpoint_id, "b_seq": first})
+    return connection.execute(q.replay(cond, now)).rowcount
 
 
 def stats(connection: Connection, now: float) -> dict[str, object]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    ColumnElement,
     Delete,
     Insert,
     Select,
@@ -78,10 +79,13 @@ __all__ = [
     "INSERT_ENDPOINT",
     "INSERT_EVENT",
     "INSERT_IDEMPOTENCY_KEY",
+    "LAST_SEQ_OF_ENDPOINT",
+    "LOWER_FINISHED_BEFORE",
     "MARK_SENDING",
     "OLDEST_DUE",
-    "OLDEST_OF_STATUS",
+    "OLDEST_UNFINISHED",
     "ORPHAN_EVENTS_BEFORE",
+    "RAISE_FINISHED_BEFORE",
     "RELEASE",
     "REQUEUE_DELIVERY",
     "SENDING_COUNTS",
@@ -90,10 +94,12 @@ __all__ = [
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
     "claim_idempotency_keys",
+    "first_seq_where",
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
     "list_endpoints",
     "replay",
+    "replayable",
     "update_endpoint",
 ]
 
@@ -259,15 +265,44 @@ EXPIRED_TO_RECLAIM = (
 EARLIEST_PENDING = select(func.min(deliveries.c.next_attempt_at)).where(
     deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "pending"
 )
-#: The oldest (publish order) row of :endpoint_id with :status: (id, next_attempt_at, seq).
-OLDEST_OF_STATUS = (
-    select(deliveries.c.id, deliveries.c.next_attempt_at, deliveries.c.publish_seq)
+#: An ordered endpoint's oldest unfinished delivery at or after :from_seq (the endpoint's
+#: ``finished_before_seq``): a scan of (endpoint_id, publish_seq) from the mark that stops at the
+#: first row still pending or sending.
+OLDEST_UNFINISHED = (
+    select(
+        deliveries.c.id,
+        deliveries.c.status,
+        deliveries.c.next_attempt_at,
+        deliveries.c.lease_until,
+        deliveries.c.publish_seq,
+    )
     .where(
         deliveries.c.endpoint_id == bindparam("endpoint_id"),
-        deliveries.c.status == bindparam("status"),
+        deliveries.c.publish_seq >= bindparam("from_seq"),
+        deliveries.c.status.in_(UNFINISHED),
     )
     .order_by(deliveries.c.publish_seq)
     .limit(1)
+)
+#: The publish_seq of :endpoint_id's newest delivery (None: it has none).
+LAST_SEQ_OF_ENDPOINT = select(func.max(deliveries.c.publish_seq)).where(
+    deliveries.c.endpoint_id == bindparam("endpoint_id")
+)
+#: Move :b_id's ``finished_before_seq`` up to :b_seq (a claim found nothing unfinished below).
+RAISE_FINISHED_BEFORE: Update = (
+    update(endpoints)
+    .where(
+        endpoints.c.id == bindparam("b_id"), endpoints.c.finished_before_seq < bindparam("b_seq")
+    )
+    .values(finished_before_seq=bindparam("b_seq"))
+)
+#: Move :b_id's ``finished_before_seq`` down to :b_seq (a finished delivery there is requeued).
+LOWER_FINISHED_BEFORE: Update = (
+    update(endpoints)
+    .where(
+        endpoints.c.id == bindparam("b_id"), endpoints.c.finished_before_seq > bindparam("b_seq")
+    )
+    .values(finished_before_seq=bindparam("b_seq"))
 )
 MARK_SENDING: Update = (
     update(deliveries)
@@ -424,11 +459,23 @@ def list_deliveries(
     return stmt
 
 
-def replay(endpoint_id: str, since: float | None, statuses: tuple[str, ...], now: float) -> Update:
-    """Requeue (due ``now``) the endpoint's finished deliveries with one of ``statuses``."""
+def replayable(
+    endpoint_id: str, since: float | None, statuses: tuple[str, ...]
+) -> ColumnElement[bool]:
+    """The endpoint's finished deliveries with one of ``statuses`` (created ``since``, if given)."""
     cond = and_(deliveries.c.endpoint_id == endpoint_id, deliveries.c.status.in_(statuses))
     if since is not None:
         cond = and_(cond, deliveries.c.created_at >= since)
+    return cond
+
+
+def first_seq_where(cond: ColumnElement[bool]) -> Select[Any]:
+    """The smallest publish_seq of the deliveries matching ``cond``."""
+    return select(func.min(deliveries.c.publish_seq)).where(cond)
+
+
+def replay(cond: ColumnElement[bool], now: float) -> Update:
+    """Requeue (due ``now``) the deliveries matching ``cond`` (see :func:`replayable`)."""
     return (
         update(deliveries)
         .where(cond)

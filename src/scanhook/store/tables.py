@@ -9,7 +9,10 @@ Indexes of ``deliveries`` follow the queries in :mod:`scanhook.store.queries`:
 
 * (endpoint_id, status, next_attempt_at): claiming one endpoint's due deliveries, finding its
   rows in flight and its earliest due time, each a range scan.
-* (endpoint_id, status, publish_seq): an ordered endpoint's oldest unfinished delivery.
+* (endpoint_id, publish_seq): an ordered endpoint's oldest unfinished delivery, scanned from the
+  endpoint's ``finished_before_seq`` (every delivery before it is finished). It holds no status
+  on purpose: a delivery changes status twice per attempt, and each index that holds the status
+  is rewritten each time (bench/README.md, fourth session).
 * (endpoint_id, id): listing one endpoint's deliveries newest first.
 * (event_id): an event's deliveries, and whether an event has any left.
 * (status, created_at): counting by status, pruning finished deliveries.
@@ -95,6 +98,10 @@ endpoints = Table(
     # Token bucket of rate_limit: tokens left at rate_updated_at (NULL: a full bucket).
     Column("rate_tokens", Double, nullable=True),
     Column("rate_updated_at", Double, nullable=True),
+    # Every delivery of this endpoint with a smaller publish_seq is finished (succeeded or
+    # failed): where an ordered endpoint's scan for its oldest unfinished delivery starts. A
+    # claim moves it up; requeueing a finished delivery moves it down.
+    Column("finished_before_seq", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 events = Table(
@@ -137,7 +144,7 @@ deliveries = Table(
     # Publish order (from the sequences table): an ordered endpoint goes in this order.
     Column("publish_seq", BigInteger, nullable=False),
     Index(None, "endpoint_id", "status", "next_attempt_at"),
-    Index(None, "endpoint_id", "status", "publish_seq"),
+    Index(None, "endpoint_id", "publish_seq"),
     Index(None, "endpoint_id", "id"),
     Index(None, "event_id"),
     Index(None, "status", "created_at"),

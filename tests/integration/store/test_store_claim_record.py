@@ -172,6 +172,59 @@ async def test_ordered_endpoint_goes_in_publish_order_through_failures(
     assert third.event_id == events[2].id
 
 
+async def _deliver_in_order(store: Store, count: int, at: float) -> list[ClaimedDelivery]:
+    """Claim and record as succeeded, one at a time, ``count`` deliveries of the one ordered
+    endpoint; the claims that find nothing due end it early."""
+    done = []
+    for step in range(count):
+        claimed = await store.claim("w", at + step, LEASE, 10)
+        if not claimed:
+            break
+        [one] = claimed
+        await store.record([ok(one, at=at + step)])
+        done.append(one)
+    return done
+
+
+async def test_ordered_endpoint_takes_a_replayed_delivery_before_newer_ones(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    """The scan for the oldest unfinished delivery starts past the finished ones; a replay of an
+    old one must move that start back, or the replayed delivery would never be found."""
+    ep = await make_endpoint(ordered=True)
+    old = [new_event(at=T0 + i) for i in range(4)]
+    await store.publish(old)
+    done = await _deliver_in_order(store, 5, T0 + 10)
+    assert [c.event_id for c in done] == [e.id for e in old]  # the fifth claim found none
+    assert await store.next_due_at() is None
+    newer = [new_event(at=T0 + 20 + i) for i in range(2)]
+    await store.publish(newer)
+    assert await store.replay(ep.id, since=T0 + 1, status="succeeded", now=T0 + 30) == 3
+    assert await store.next_due_at() == T0 + 30
+    again = await _deliver_in_order(store, 6, T0 + 30)
+    assert [c.event_id for c in again] == [e.id for e in old[1:] + newer]
+    assert [c.attempt for c in again] == [2, 2, 2, 1, 1]
+
+
+async def test_ordered_endpoint_takes_a_retried_failed_delivery_next(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    await make_endpoint(ordered=True)
+    events = [new_event(at=T0 + i) for i in range(3)]
+    await store.publish(events)
+    [first] = await store.claim("w", T0 + 10, LEASE, 10)
+    await store.record([fail(first, at=T0 + 10, retry_at=None)])  # given up: failed
+    [second] = await store.claim("w", T0 + 11, LEASE, 10)
+    assert second.event_id == events[1].id
+    await store.record([ok(second, at=T0 + 11)])
+    await store.retry_delivery(first.id, T0 + 12)
+    [retried] = await store.claim("w", T0 + 12, LEASE, 10)
+    assert (retried.id, retried.attempt) == (first.id, 2)
+    await store.record([ok(retried, at=T0 + 12)])
+    [third] = await store.claim("w", T0 + 13, LEASE, 10)
+    assert third.event_id == events[2].id
+
+
 async def test_limit_is_shared_fairly_among_endpoints(
     store: Store, make_endpoint: MakeEndpoint
 ) -> None:
