@@ -79,13 +79,17 @@ class _Contended(Exception):
     """An ordered endpoint's next row is locked by another transaction: skip it this round."""
 
 
-def _plan(connection: Connection, row: Row[Any], now: float) -> _Plan | None:
+def _plan(
+    connection: Connection, row: Row[Any], now: float, counts: tuple[int, int]
+) -> _Plan | None:
+    """What the endpoint of ``row`` may give; ``counts``: its rows in flight and its rows with
+    an expired lease (:data:`q.SENDING_COUNTS`)."""
     endpoint = endpoint_from_row(row)
     circuit = endpoint.circuit_open_until
     if circuit is not None and circuit > now:
         return None
     where = {"endpoint_id": endpoint.id, "now": now}
-    in_flight, expired_count = connection.execute(q.SENDING_COUNTS, where).one()
+    in_flight, expired_count = counts
     expired = (
         sorted(
             connection.execute(q.EXPIRED_OF_ENDPOINT, where),
@@ -180,10 +184,14 @@ def claim_round(
     contended = 0
     if connection.dialect.name == "postgresql":
         contended = connection.execute(q.ENABLED_ENDPOINT_COUNT).scalar_one() - len(rows)
+    counts: dict[str, tuple[int, int]] = {}
+    if rows:
+        sending = connection.execute(q.SENDING_COUNTS, {"ids": [r.id for r in rows], "now": now})
+        counts = {endpoint_id: (held, expired) for endpoint_id, held, expired in sending}
     plans: list[_Plan] = []
     for row in rows:
         try:
-            plan = _plan(connection, row, now)
+            plan = _plan(connection, row, now, counts.get(row.id, (0, 0)))
         except _Contended:
             contended += 1
             continue

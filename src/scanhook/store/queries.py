@@ -120,7 +120,15 @@ ENDPOINTS_TO_CLAIM = ENABLED_ENDPOINTS.with_for_update(skip_locked=True)
 #: The endpoints whose health record() changes, locked in id order (so concurrent records never
 #: deadlock, and a health update is never lost to a concurrent one).
 ENDPOINTS_TO_RECORD = (
-    select(endpoints)
+    select(
+        endpoints.c.id,
+        endpoints.c.enabled,
+        endpoints.c.disabled_reason,
+        endpoints.c.consecutive_failures,
+        endpoints.c.failing_since,
+        endpoints.c.last_success_at,
+        endpoints.c.circuit_open_until,
+    )
     .where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(endpoints.c.id)
     .with_for_update()
@@ -204,17 +212,23 @@ ATTEMPTS_OF = (
 SENDING_OF_ENDPOINT = select(
     deliveries.c.id, deliveries.c.lease_until, deliveries.c.publish_seq
 ).where(deliveries.c.endpoint_id == bindparam("endpoint_id"), deliveries.c.status == "sending")
-#: Of :endpoint_id's ``sending`` rows at :now: how many are in flight (a lease that holds) and
-#: how many have an expired lease (or none). Counted by the database: an endpoint with dozens of
-#: rows in flight (fan-out) costs no Python per row.
-SENDING_COUNTS = select(
-    func.count().filter(deliveries.c.lease_until >= bindparam("now")),
-    func.count().filter(
-        or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < bindparam("now"))
-    ),
-).where(
-    deliveries.c.endpoint_id == bindparam("endpoint_id"),
-    deliveries.c.status == "sending",
+#: Of the ``sending`` rows of each of :ids at :now: how many are in flight (a lease that holds)
+#: and how many have an expired lease (or none), by endpoint; an endpoint with none is absent.
+#: Counted by the database in one statement: a fan-out claim costs no Python per row and no
+#: statement per endpoint.
+SENDING_COUNTS = (
+    select(
+        deliveries.c.endpoint_id,
+        func.count().filter(deliveries.c.lease_until >= bindparam("now")),
+        func.count().filter(
+            or_(deliveries.c.lease_until.is_(None), deliveries.c.lease_until < bindparam("now"))
+        ),
+    )
+    .where(
+        deliveries.c.endpoint_id.in_(bindparam("ids", expanding=True)),
+        deliveries.c.status == "sending",
+    )
+    .group_by(deliveries.c.endpoint_id)
 )
 #: The rows of :endpoint_id that are ``sending`` with an expired lease (or none) at :now.
 EXPIRED_OF_ENDPOINT = select(

@@ -85,7 +85,7 @@ def test_claim_queries_never_scan_deliveries(pg_url: str) -> None:
         "DUE_PENDING": q.DUE_PENDING.params(endpoint_id="ep_3", now=NOW, limit=100, offset=0),
         "SENDING_OF_ENDPOINT": q.SENDING_OF_ENDPOINT.params(endpoint_id="ep_3"),
         "EXPIRED_TO_RECLAIM": q.EXPIRED_TO_RECLAIM.params(ids=some, now=NOW),
-        "SENDING_COUNTS": q.SENDING_COUNTS.params(endpoint_id="ep_3", now=NOW),
+        "SENDING_COUNTS": q.SENDING_COUNTS.params(ids=["ep_3", "ep_4"], now=NOW),
         "EXPIRED_OF_ENDPOINT": q.EXPIRED_OF_ENDPOINT.params(endpoint_id="ep_3", now=NOW),
         "OLDEST_UNFINISHED": q.OLDEST_UNFINISHED.params(endpoint_id="ep_3", from_seq=0),
         "LAST_SEQ_OF_ENDPOINT": q.LAST_SEQ_OF_ENDPOINT.params(endpoint_id="ep_3"),
