@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 
 from scanhook.store import queries as q
 from scanhook.store.codec import endpoint_from_row
+from scanhook.store.driver_sql import executemany
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
 
@@ -246,9 +247,18 @@ def _lease(
         connection.execute(q.SET_ENDPOINT_TOKENS, token_updates)
     ids = [delivery_id for plan in taken for delivery_id in plan.taken]
     lease_until = now + lease
-    connection.execute(
+    executemany(
+        connection,
         q.MARK_SENDING,
-        {"ids": ids, "b_lease_until": lease_until, "worker_id": worker_id, "now": now},
+        [
+            {
+                "b_id": delivery_id,
+                "b_lease_until": lease_until,
+                "b_worker_id": worker_id,
+                "b_now": now,
+            }
+            for delivery_id in ids
+        ],
     )
     by_id: dict[str, Any] = {}
     for plan in taken:

@@ -318,14 +318,17 @@ LOWER_FINISHED_BEFORE: Update = (
     )
     .values(finished_before_seq=bindparam("b_seq"))
 )
+#: Executemany, one row per parameter set: :b_id, :b_lease_until, :b_worker_id, :b_now. Run
+#: through the driver in the claim's order (endpoint by endpoint): measured cheaper than one
+#: ``IN`` list, which SQLite walks in id order, jumping between the endpoints' index ranges.
 MARK_SENDING: Update = (
     update(deliveries)
-    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+    .where(deliveries.c.id == bindparam("b_id"))
     .values(
         status="sending",
         lease_until=bindparam("b_lease_until"),
-        leased_by=bindparam("worker_id"),
-        updated_at=bindparam("now"),
+        leased_by=bindparam("b_worker_id"),
+        updated_at=bindparam("b_now"),
     )
 )
 #: CLAIM_COLUMNS of :ids (the rows a claim takes back from an expired lease).

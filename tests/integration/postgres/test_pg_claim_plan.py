@@ -93,7 +93,7 @@ def test_claim_queries_never_scan_deliveries(pg_url: str) -> None:
         # An UPDATE cannot take .params(); its WHERE as a SELECT plans the same row lookup.
         "MARK_SENDING": select(q.deliveries.c.id)
         .where(q.MARK_SENDING.whereclause)  # type: ignore[arg-type]
-        .params(ids=some),
+        .params(b_id=some[0]),
         "CLAIMED_ROWS": q.CLAIMED_ROWS.params(ids=some),
     }
     scans = {name: _seq_scans(_plan(pg_url, stmt)) for name, stmt in claim_queries.items()}
