@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection
 
 from scanhook.store import queries as q
 from scanhook.store.codec import endpoint_from_row
-from scanhook.store.driver_sql import executemany
+from scanhook.store.driver_sql import executemany, fetchall
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
 
@@ -51,7 +51,8 @@ class _Plan:
         while self.expired and len(got) < want:
             got.append(self.expired.pop(0))
         if len(got) < want:
-            rows = connection.execute(
+            rows = fetchall(
+                connection,
                 q.DUE_PENDING,
                 {
                     "endpoint_id": self.endpoint.id,
@@ -59,7 +60,7 @@ class _Plan:
                     "limit": want - len(got),
                     "offset": self.pending_taken,
                 },
-            ).all()
+            )
             self.pending_taken += len(rows)
             for row in rows:
                 got.append(row[0])

@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement
 
-__all__ = ["DriverStatement", "executemany"]
+__all__ = ["DriverStatement", "executemany", "fetchall"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,5 +89,21 @@ def executemany(
     cursor = connection.connection.cursor()
     try:
         cursor.executemany(driver.sql, driver.parameters(rows))
+    finally:
+        cursor.close()
+
+
+def fetchall(
+    connection: Connection, statement: ClauseElement, params: Mapping[str, Any]
+) -> list[tuple[Any, ...]]:
+    """The rows of the query ``statement`` with ``params``, as the driver returns them (plain
+    tuples: only for columns whose values need no conversion), in ``connection``'s
+    transaction."""
+    driver = compile_for(statement, connection.dialect)
+    [parameters] = driver.parameters([params])
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(driver.sql, parameters)
+        return list(cursor.fetchall())
     finally:
         cursor.close()
