@@ -12,7 +12,8 @@ delivery; an endpoint another worker holds is skipped and counted in :attr:`Clai
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Row
@@ -24,14 +25,18 @@ from scanhook.store.driver_sql import executemany, fetchall
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
 
-__all__ = ["ClaimRound", "Rotation", "claim", "claim_round", "next_due_at"]
+__all__ = ["ClaimMemory", "ClaimRound", "claim", "claim_round", "next_due_at"]
+
+#: A row of any statement (the claim reads its columns by name).
+_Row = Row[*tuple[Any, ...]]
 
 
 @dataclass(slots=True)
 class _Plan:
     """What one endpoint may give in this claim."""
 
-    endpoint: Endpoint
+    #: Its ENDPOINTS_TO_CLAIM row (id, config_version and what planning needs).
+    row: _Row
     capacity: int
     #: Rows with an expired lease, earliest lease first (claimed before pending rows).
     expired: list[str]
@@ -55,7 +60,7 @@ class _Plan:
                 connection,
                 q.DUE_PENDING,
                 {
-                    "endpoint_id": self.endpoint.id,
+                    "endpoint_id": self.row.id,
                     "now": now,
                     "limit": want - len(got),
                     "offset": self.pending_taken,
@@ -81,16 +86,13 @@ class _Contended(Exception):
     """An ordered endpoint's next row is locked by another transaction: skip it this round."""
 
 
-def _plan(
-    connection: Connection, row: Row[Any], now: float, counts: tuple[int, int]
-) -> _Plan | None:
+def _plan(connection: Connection, row: _Row, now: float, counts: tuple[int, int]) -> _Plan | None:
     """What the endpoint of ``row`` may give; ``counts``: its rows in flight and its rows with
     an expired lease (:data:`q.SENDING_COUNTS`)."""
-    endpoint = endpoint_from_row(row)
-    circuit = endpoint.circuit_open_until
+    circuit = row.circuit_open_until
     if circuit is not None and circuit > now:
         return None
-    where = {"endpoint_id": endpoint.id, "now": now}
+    where = {"endpoint_id": row.id, "now": now}
     in_flight, expired_count = counts
     expired = (
         sorted(
@@ -106,28 +108,28 @@ def _plan(
                 q.EXPIRED_TO_RECLAIM, {"ids": [s.id for s in expired], "now": now}
             ).scalars()
         )
-        if endpoint.ordered and len(free) < len(expired):
+        if row.ordered and len(free) < len(expired):
             raise _Contended
         expired = [s for s in expired if s.id in free]
-    capacity = endpoint.max_in_flight - in_flight
+    capacity = row.max_in_flight - in_flight
     if circuit is not None:  # half-open: one probe at a time
         capacity = min(capacity, 1 - in_flight)
     tokens = None
-    if endpoint.rate_limit is not None and endpoint.rate_limit > 0:
-        tokens = bucket_tokens(row.rate_tokens, row.rate_updated_at, endpoint.rate_limit, now)
+    if row.rate_limit is not None and row.rate_limit > 0:
+        tokens = bucket_tokens(row.rate_tokens, row.rate_updated_at, row.rate_limit, now)
         capacity = min(capacity, math.floor(tokens))
     only = None
-    if endpoint.ordered:
+    if row.ordered:
         if in_flight:
             return None
         capacity = min(capacity, 1)
         only = _oldest_unfinished_if_due(connection, row, {s.id for s in expired}, now)
     if capacity <= 0 or only == []:
         return None
-    return _Plan(endpoint, capacity, [s.id for s in expired], tokens, only)
+    return _Plan(row, capacity, [s.id for s in expired], tokens, only)
 
 
-def _oldest_unfinished(connection: Connection, row: Row[Any]) -> Row[*tuple[Any, ...]] | None:
+def _oldest_unfinished(connection: Connection, row: _Row) -> _Row | None:
     """An ordered endpoint's oldest delivery still pending or sending (None: all finished)."""
     return connection.execute(
         q.OLDEST_UNFINISHED, {"endpoint_id": row.id, "from_seq": row.finished_before_seq}
@@ -135,7 +137,7 @@ def _oldest_unfinished(connection: Connection, row: Row[Any]) -> Row[*tuple[Any,
 
 
 def _oldest_unfinished_if_due(
-    connection: Connection, row: Row[Any], expired: set[str], now: float
+    connection: Connection, row: _Row, expired: set[str], now: float
 ) -> list[str]:
     """An ordered endpoint's oldest unfinished delivery, when it is due (none is in flight:
     if it is sending, its lease has expired and it is in ``expired``). Moves the endpoint's
@@ -158,26 +160,79 @@ def _oldest_unfinished_if_due(
 
 
 @dataclass
-class Rotation:
-    """Where the next claim starts serving endpoints: just after the endpoint that was served
-    first by the previous one. A store keeps one between its claims."""
+class ClaimMemory:
+    """What a store keeps between its claims: where the next claim starts serving endpoints
+    (just after the endpoint the previous one served first), and the configuration of the
+    endpoints it claimed for, by id, with the ``config_version`` it was read at: a claim reads
+    an endpoint's whole row (and decodes its JSON) again only when that changed."""
 
     after: str | None = None
+    configs: dict[str, tuple[int, Endpoint]] = field(default_factory=dict)
+
+    def configured(self, connection: Connection, rows: Sequence[_Row]) -> dict[str, Endpoint]:
+        """The configuration of the endpoints of ``rows`` (ENDPOINTS_TO_CLAIM rows, locked by
+        this claim on PostgreSQL, so they cannot change under it)."""
+        configs = self.configs
+        found: dict[str, Endpoint] = {}
+        stale = []
+        for row in rows:
+            known = configs.get(row.id)
+            if known is not None and known[0] == row.config_version:
+                found[row.id] = known[1]
+            else:
+                stale.append(row.id)
+        if stale:
+            if len(configs) + len(stale) > _CONFIGS_MAX:
+                configs.clear()
+            for full in connection.execute(q.ENDPOINTS_BY_IDS, {"ids": stale}):
+                endpoint = _configuration(endpoint_from_row(full))
+                configs[full.id] = (full.config_version, endpoint)
+                found[full.id] = endpoint
+        return found
+
+
+#: Endpoint configurations a :class:`ClaimMemory` keeps before it starts again.
+_CONFIGS_MAX = 10_000
+
+
+def _configuration(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` without its health, which a claim does not keep current (the engine reads
+    only the configuration of a claimed delivery's endpoint)."""
+    return replace(
+        endpoint,
+        enabled=True,
+        disabled_reason=None,
+        consecutive_failures=0,
+        failing_since=None,
+        last_success_at=None,
+        circuit_open_until=None,
+    )
 
 
 def claim(
-    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: Rotation
+    connection: Connection,
+    worker_id: str,
+    now: float,
+    lease: float,
+    limit: int,
+    memory: ClaimMemory,
 ) -> list[ClaimedDelivery]:
     """Lease up to ``limit`` due deliveries, shared fairly among the endpoints that have some.
 
-    ``rotation`` (kept by the store between claims) turns the order in which endpoints are
-    served, so that with a small ``limit`` no endpoint is always first.
+    ``memory`` (kept by the store between claims) turns the order in which endpoints are
+    served, so that with a small ``limit`` no endpoint is always first, and keeps the
+    endpoints' decoded configuration.
     """
-    return claim_round(connection, worker_id, now, lease, limit, rotation).deliveries
+    return claim_round(connection, worker_id, now, lease, limit, memory).deliveries
 
 
 def claim_round(
-    connection: Connection, worker_id: str, now: float, lease: float, limit: int, rotation: Rotation
+    connection: Connection,
+    worker_id: str,
+    now: float,
+    lease: float,
+    limit: int,
+    memory: ClaimMemory,
 ) -> ClaimRound:
     """:func:`claim`, telling also how many endpoints were skipped as held by others."""
     if limit <= 0:
@@ -199,7 +254,7 @@ def claim_round(
             continue
         if plan is not None:
             plans.append(plan)
-    return ClaimRound(_lease(connection, plans, worker_id, now, lease, limit, rotation), contended)
+    return ClaimRound(_lease(connection, plans, worker_id, now, lease, limit, memory), contended)
 
 
 def _lease(
@@ -209,14 +264,14 @@ def _lease(
     now: float,
     lease: float,
     limit: int,
-    rotation: Rotation,
+    memory: ClaimMemory,
 ) -> list[ClaimedDelivery]:
     if not plans:
         return []
     # Serve first the endpoint after the one served first last time (plans are in id order), so
     # that with a small limit every endpoint with due work gets its turn; an endpoint with room
     # but nothing due does not use up a turn.
-    start = next((i for i, p in enumerate(plans) if p.endpoint.id > (rotation.after or "")), 0)
+    start = next((i for i, p in enumerate(plans) if p.row.id > (memory.after or "")), 0)
     plans = plans[start:] + plans[:start]
 
     remaining = limit
@@ -238,9 +293,9 @@ def _lease(
     taken = [plan for plan in plans if plan.taken]
     if not taken:
         return []
-    rotation.after = taken[0].endpoint.id
+    memory.after = taken[0].row.id
     token_updates = [
-        {"b_id": p.endpoint.id, "b_tokens": p.tokens - len(p.taken), "b_at": now}
+        {"b_id": p.row.id, "b_tokens": p.tokens - len(p.taken), "b_at": now}
         for p in taken
         if p.tokens is not None
     ]
@@ -267,7 +322,7 @@ def _lease(
     unread = [i for i in ids if i not in by_id]  # taken back from expired leases
     if unread:
         by_id.update((row[0], row) for row in connection.execute(q.CLAIMED_ROWS, {"ids": unread}))
-    endpoints = {plan.endpoint.id: plan.endpoint for plan in taken}
+    endpoints = memory.configured(connection, [plan.row for plan in taken])
     claimed = []
     for delivery_id in ids:
         _, event_id, endpoint_id, event_type, attempts, body, created_at = by_id[delivery_id]

@@ -64,7 +64,7 @@ class PostgresStore(TransactionalStore):
         self._listener = Listener(libpq_conninfo(self.url), self.label)
         self._leadership = Leadership(libpq_conninfo(self.url), self.label)
         # Workers start their turns at different endpoints.
-        self._rotation = claiming.Rotation()
+        self._claim_memory = claiming.ClaimMemory()
 
     async def _read(self, op: str, fn: Body[T]) -> T:
         return await self._db.transaction(op, fn)
@@ -115,7 +115,7 @@ class PostgresStore(TransactionalStore):
         short and skipped endpoints that other workers held at that moment."""
         claimed: list[ClaimedDelivery] = []
         for attempt in range(CLAIM_ROUNDS):
-            rotation = self._rotation
+            memory = self._claim_memory
             want = limit - len(claimed)
             result = await self._write(
                 "claim",
@@ -125,7 +125,7 @@ class PostgresStore(TransactionalStore):
                     now=now,
                     lease=lease,
                     limit=want,
-                    rotation=rotation,
+                    memory=memory,
                 ),
                 durable=False,
             )

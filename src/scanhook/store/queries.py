@@ -116,7 +116,23 @@ ENABLED_ENDPOINT_COUNT = select(func.count()).where(endpoints.c.enabled == true(
 #: an endpoint that another claim (or a record) holds is skipped, never waited for. Computing an
 #: endpoint's free slots under its row lock is what makes max_in_flight, the rate limit, the
 #: circuit and order hold across all workers together.
-ENDPOINTS_TO_CLAIM = ENABLED_ENDPOINTS.with_for_update(skip_locked=True)
+#: Only what planning needs, and the configuration's version (ClaimMemory keeps the rest).
+ENDPOINTS_TO_CLAIM = (
+    select(
+        endpoints.c.id,
+        endpoints.c.config_version,
+        endpoints.c.max_in_flight,
+        endpoints.c.rate_limit,
+        endpoints.c.ordered,
+        endpoints.c.circuit_open_until,
+        endpoints.c.rate_tokens,
+        endpoints.c.rate_updated_at,
+        endpoints.c.finished_before_seq,
+    )
+    .where(endpoints.c.enabled == true())
+    .order_by(endpoints.c.id)
+    .with_for_update(skip_locked=True)
+)
 #: The endpoints whose health record() changes, locked in id order (so concurrent records never
 #: deadlock, and a health update is never lost to a concurrent one).
 ENDPOINTS_TO_RECORD = (
@@ -173,8 +189,13 @@ def list_endpoints(after: str | None, limit: int) -> Select[Any]:
 
 
 def update_endpoint(endpoint_id: str, values: dict[str, object]) -> Update:
-    """Set ``values`` on one endpoint."""
-    return update(endpoints).where(endpoints.c.id == endpoint_id).values(**values)
+    """Set ``values`` (configuration) on one endpoint, and count the change in its
+    ``config_version``."""
+    return (
+        update(endpoints)
+        .where(endpoints.c.id == endpoint_id)
+        .values(**values, config_version=endpoints.c.config_version + 1)
+    )
 
 
 # -- events and publishing ---------------------------------------------------------------------

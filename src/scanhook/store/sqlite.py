@@ -43,7 +43,7 @@ class SqliteStore(TransactionalStore):
         self._reader_engine = make_sqlite_engine(self.path, writer=False)
         self._writer = Lane(self._writer_engine, "scanhook-sqlite-writer", label)
         self._reader = Lane(self._reader_engine, "scanhook-sqlite-reader", label)
-        self._rotation = claiming.Rotation()
+        self._claim_memory = claiming.ClaimMemory()
 
     async def _read(self, op: str, fn: Body[T]) -> T:
         return await self._reader.transaction(op, fn)
@@ -87,9 +87,9 @@ class SqliteStore(TransactionalStore):
     async def claim(
         self, worker_id: str, now: float, lease: float, limit: int
     ) -> list[ClaimedDelivery]:
-        rotation = self._rotation
+        memory = self._claim_memory
         return await self._write(
-            "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, rotation)
+            "claim", lambda c: claiming.claim(c, worker_id, now, lease, limit, memory)
         )
 
     async def record_and_claim(
@@ -108,11 +108,11 @@ class SqliteStore(TransactionalStore):
         own on the event loop."""
         if not outcomes or limit <= 0:
             return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
-        rotation, policy = self._rotation, self.policy
+        memory, policy = self._claim_memory, self.policy
 
         def cycle(connection: Connection) -> list[ClaimedDelivery]:
             recording.record(connection, outcomes, policy)
-            return claiming.claim(connection, worker_id, now, lease, limit, rotation)
+            return claiming.claim(connection, worker_id, now, lease, limit, memory)
 
         inline = len(outcomes) >= INLINE_OUTCOMES
         return await self._writer.transaction("record_and_claim", cycle, inline=inline)

@@ -102,6 +102,9 @@ endpoints = Table(
     # failed): where an ordered endpoint's scan for its oldest unfinished delivery starts. A
     # claim moves it up; requeueing a finished delivery moves it down.
     Column("finished_before_seq", BigInteger, nullable=False, default=0, server_default="0"),
+    # Bumped by every change of the configuration: a claim decodes an endpoint's row again only
+    # when it moved (the engine's claims keep the decoded configuration between them).
+    Column("config_version", BigInteger, nullable=False, default=0, server_default="0"),
 )
 
 events = Table(

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from storekit import T0, MakeEndpoint, new_event
 
-from scanhook.store import AttemptOutcome, ClaimedDelivery, Store
+from scanhook.store import (
+    AttemptOutcome,
+    ClaimedDelivery,
+    EndpointSecret,
+    Store,
+    StorePolicy,
+    open_store,
+)
 
 LEASE = 30.0
 
@@ -223,6 +231,34 @@ async def test_ordered_endpoint_takes_a_retried_failed_delivery_next(
     await store.record([ok(retried, at=T0 + 12)])
     [third] = await store.claim("w", T0 + 13, LEASE, 10)
     assert third.event_id == events[2].id
+
+
+async def test_a_claim_uses_the_configuration_changed_since_the_last_claim(
+    store: Store, make_endpoint: MakeEndpoint, db_url: str, policy: StorePolicy
+) -> None:
+    """The store keeps the endpoints' decoded configuration between claims; a change made
+    elsewhere (another process: here another store on the same database) must reach the next
+    claim, secrets included, since the engine signs with what the claim gives it."""
+    ep = await make_endpoint()
+    await store.publish([new_event(at=T0) for _ in range(3)])
+    [first] = await store.claim("w", T0, LEASE, 1)
+    assert (first.endpoint.url, first.endpoint.secrets) == (ep.url, ep.secrets)
+    other = open_store(db_url, policy)
+    try:
+        changed = await other.update_endpoint(
+            replace(ep, url="https://changed.example/hook", headers={"X-Team": "blue"})
+        )
+        [second] = await store.claim("w", T0 + 1, LEASE, 1)
+        assert (second.endpoint.url, dict(second.endpoint.headers)) == (
+            "https://changed.example/hook",
+            {"X-Team": "blue"},
+        )
+        rotated = (EndpointSecret("whsec_" + "QUJD" * 8),)
+        await other.set_endpoint_secrets(ep.id, rotated)
+        [third] = await store.claim("w", T0 + 2, LEASE, 1)
+        assert (third.endpoint.url, third.endpoint.secrets) == (changed.url, rotated)
+    finally:
+        await other.close()
 
 
 async def test_limit_is_shared_fairly_among_endpoints(
