@@ -93,7 +93,9 @@ class PublishResult:
 
 @dataclass(frozen=True, slots=True)
 class ClaimedDelivery:
-    """A delivery leased to one worker until ``lease_until``."""
+    """A delivery leased to one worker until ``lease_until``. ``endpoint`` is the endpoint's
+    configuration at the claim; its health fields are left at their defaults (the claim does
+    not keep them current: :meth:`Store.get_endpoint` has them)."""
 
     id: str
     event_id: str
