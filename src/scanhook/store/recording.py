@@ -76,7 +76,8 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
         if state is not None:  # None: the endpoint was deleted meanwhile
             apply_outcome(state, outcome, policy)
     if health:
-        connection.execute(
+        executemany(
+            connection,
             q.SET_ENDPOINT_HEALTH,
             [
                 {
