@@ -196,6 +196,9 @@ def replay(
         statuses = (status,)
     else:
         return 0  # only finished deliveries are replayed
+    # Lock the endpoint first (records and claims of it wait or skip it), so that the rows
+    # this finds are the rows the replay moves, and no claim moves the mark meanwhile.
+    connection.execute(q.ENDPOINT_TO_LOCK, {"id": endpoint_id})
     cond = q.replayable(endpoint_id, since, statuses)
     first = connection.execute(q.first_seq_where(cond)).scalar()
     if first is None:
