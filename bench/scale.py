@@ -49,7 +49,8 @@ from baselines import naive
 from receiver import Receiver
 from scanhook import Hub
 from scanhook.notifications import encode
-from scanhook.store import AttemptOutcome, open_store
+from scanhook.store import open_store
+from scenarios import succeeded
 from workload import make_workload
 
 WORKER_COUNTS = (1, 2, 4)
@@ -235,20 +236,7 @@ async def claim_latencies(url: str, claims: int) -> list[float]:
             if len(claimed) != 100:
                 raise RuntimeError(f"claim returned {len(claimed)} deliveries, not 100")
             now = time.time()
-            await store.record(
-                [
-                    AttemptOutcome(
-                        delivery_id=d.id,
-                        endpoint_id=d.endpoint.id,
-                        number=d.attempt,
-                        started_at=now,
-                        duration_ms=1.0,
-                        succeeded=True,
-                        status_code=200,
-                    )
-                    for d in claimed
-                ]
-            )
+            await store.record([succeeded(d, now) for d in claimed])
     finally:
         await store.close()
     return timings

@@ -47,6 +47,7 @@ __all__ = [
     "isolation",
     "latency",
     "store_alone",
+    "succeeded",
     "throughput",
 ]
 
@@ -216,6 +217,22 @@ async def throughput(
     return ThroughputResult(endpoints, events, publish_seconds, deliver_seconds, deliver_cpu)
 
 
+def succeeded(
+    delivery: ClaimedDelivery, at: float, response_body: str | None = None
+) -> AttemptOutcome:
+    """A 200 for ``delivery``, attempted at ``at`` (the store-only measures, no HTTP)."""
+    return AttemptOutcome(
+        delivery_id=delivery.id,
+        endpoint_id=delivery.endpoint.id,
+        number=delivery.attempt,
+        started_at=at,
+        duration_ms=1.0,
+        succeeded=True,
+        status_code=200,
+        response_body=response_body,
+    )
+
+
 async def store_alone(
     work: Workload,
     *,
@@ -253,19 +270,8 @@ async def store_alone(
             if not claimed:
                 break
             now = time.time()
-            outcomes = [
-                AttemptOutcome(
-                    delivery_id=d.id,
-                    endpoint_id=d.endpoint.id,
-                    number=d.attempt,
-                    started_at=now,
-                    duration_ms=1.0,
-                    succeeded=True,
-                    status_code=200,
-                    response_body="ok",
-                )
-                for d in (claimed.popleft() for _ in range(min(batch, len(claimed))))
-            ]
+            done = [claimed.popleft() for _ in range(min(batch, len(claimed)))]
+            outcomes = [succeeded(d, now, response_body="ok") for d in done]
         cpu = time.process_time() - cpu_started
         deliveries = events * endpoints
         await _check_all_succeeded(hub, deliveries)
