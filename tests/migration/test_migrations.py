@@ -37,8 +37,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-def test_head_is_0005_and_history_is_linear() -> None:
-    assert head_revision() == "0005"
+def test_head_is_0006_and_history_is_linear() -> None:
+    assert head_revision() == "0006"
 
 
 # -- SQLite ------------------------------------------------------------------------------------

@@ -51,6 +51,7 @@ __all__ = [
     "schedule_notices",
     "schedules",
     "sequences",
+    "workers",
 ]
 
 #: Constraint names that are the same on every database, so migrations can refer to them.
@@ -95,6 +96,11 @@ endpoints = Table(
     Column("failing_since", Double, nullable=True),
     Column("last_success_at", Double, nullable=True),
     Column("circuit_open_until", Double, nullable=True),
+    # The circuit (migration 0006): when it opened (attempts started before then never lengthen
+    # it), how many probes failed since (each moves the pause one retry-schedule step), and why.
+    Column("circuit_opened_at", Double, nullable=True),
+    Column("circuit_failed_probes", Integer, nullable=False, default=0, server_default="0"),
+    Column("circuit_reason", Text, nullable=True),
     # Token bucket of rate_limit: tokens left at rate_updated_at (NULL: a full bucket).
     Column("rate_tokens", Double, nullable=True),
     Column("rate_updated_at", Double, nullable=True),
@@ -252,4 +258,18 @@ delivery_notes = Table(
     Column("number", Integer, primary_key=True),
     Column("attention", Text, nullable=False),
     Column("created_at", Double, nullable=False),
+)
+
+#: Running workers (migration 0006): ``deliveries.leased_by`` names one of these. A worker
+#: refreshes ``heartbeat_at`` while it runs; on PostgreSQL it also holds the session advisory
+#: lock ``lock_key``. The deliveries of a worker that is gone are taken back at once.
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("host", Text, nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("started_at", Double, nullable=False),
+    Column("heartbeat_at", Double, nullable=False),
+    Column("lock_key", BigInteger, nullable=True),
 )
