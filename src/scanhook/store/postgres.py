@@ -139,9 +139,9 @@ class PostgresStore(TransactionalStore):
         if outcomes:
             await super().record(outcomes)
 
-    async def release(self, delivery_ids: Sequence[str]) -> None:
+    async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
         if delivery_ids:
-            await super().release(delivery_ids)
+            await super().release(delivery_ids, worker_id)
 
     async def wait_for_work(self, seconds: float) -> None:
         await self._listener.wait(seconds)
