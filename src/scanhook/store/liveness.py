@@ -24,6 +24,8 @@ __all__ = ["HEARTBEAT_EVERY", "beat", "reclaim", "reclaim_all_but", "register", 
 
 #: How often a worker refreshes its heartbeat and looks for workers that are gone (seconds).
 HEARTBEAT_EVERY = 1.0
+#: A lease taken back ends this long before the clock reading of the worker that took it back.
+_ENDED_BEFORE = 0.001
 
 
 def register(connection: Connection, worker_id: str, now: float, lock_key: int | None) -> None:
@@ -61,7 +63,9 @@ def reclaim(connection: Connection, dead: Collection[str], now: float) -> int:
     if not dead:
         return 0
     ids = sorted(dead)
-    taken = connection.execute(q.RECLAIM_LEASES_OF, {"ids": ids, "now": now}).rowcount
+    taken = connection.execute(
+        q.RECLAIM_LEASES_OF, {"ids": ids, "now": now, "expired": now - _ENDED_BEFORE}
+    ).rowcount
     connection.execute(q.DELETE_WORKERS, {"ids": ids})
     return int(taken)
 
@@ -69,5 +73,8 @@ def reclaim(connection: Connection, dead: Collection[str], now: float) -> int:
 def reclaim_all_but(connection: Connection, alive: Collection[str], now: float) -> int:
     """Expire every lease not held by one of the workers ``alive`` (the caller knows these are
     the only ones); how many deliveries were taken back."""
-    result = connection.execute(q.RECLAIM_LEASES_BUT, {"ids": sorted(alive), "now": now})
+    result = connection.execute(
+        q.RECLAIM_LEASES_BUT,
+        {"ids": sorted(alive), "now": now, "expired": now - _ENDED_BEFORE},
+    )
     return int(result.rowcount)

@@ -462,15 +462,16 @@ HEARTBEAT: Update = (
 DELETE_WORKERS: Delete = delete(workers).where(workers.c.id.in_(bindparam("ids", expanding=True)))
 #: Expire the leases of the rows that the workers :ids (gone) left ``sending``: the expired-lease
 #: path of the next claim takes them first, as they are (same id, same attempt count), and they
-#: stop counting against their endpoint's max_in_flight. :now is the sweeper's clock.
+#: stop counting against their endpoint's max_in_flight. :now is the sweeper's clock; the lease
+#: ends at :expired, just before it (a claim at :now sees a lease ending at :now as held).
 RECLAIM_LEASES_OF: Update = (
     update(deliveries)
     .where(
         deliveries.c.status == "sending",
         deliveries.c.leased_by.in_(bindparam("ids", expanding=True)),
-        deliveries.c.lease_until > bindparam("now"),
+        deliveries.c.lease_until >= bindparam("now"),
     )
-    .values(lease_until=bindparam("now"))
+    .values(lease_until=bindparam("expired"))
 )
 #: The same for every ``sending`` row not leased by one of :ids (the only workers alive).
 RECLAIM_LEASES_BUT: Update = (
@@ -481,9 +482,9 @@ RECLAIM_LEASES_BUT: Update = (
             deliveries.c.leased_by.is_(None),
             deliveries.c.leased_by.not_in(bindparam("ids", expanding=True)),
         ),
-        deliveries.c.lease_until > bindparam("now"),
+        deliveries.c.lease_until >= bindparam("now"),
     )
-    .values(lease_until=bindparam("now"))
+    .values(lease_until=bindparam("expired"))
 )
 #: The server's clock, and when the server started (Unix seconds): heartbeats are compared on
 #: the database's clock, not on the clocks of the workers' machines.
