@@ -69,6 +69,8 @@ class SqliteStore(TransactionalStore):
         #: Whether, since taking the file lock, every lease not held by them was taken back.
         self._swept_all = False
         self._warned_shared = False
+        #: Workers whose row was written once (a missing row later: taken for dead).
+        self._announced: set[str] = set()
 
     async def _read(self, op: str, fn: Body[T]) -> T:
         return await self._reader.transaction(op, fn)
@@ -145,18 +147,20 @@ class SqliteStore(TransactionalStore):
 
     # -- who is alive ---------------------------------------------------------------------------
     async def register_worker(self, worker_id: str, now: float) -> int:
-        self._own.add(worker_id)
         return await self.keep_worker_alive(worker_id, now)
 
     async def keep_worker_alive(self, worker_id: str, now: float) -> int:
+        self._own.add(worker_id)
         holder = self._hold_file_lock()
-        own = frozenset(self._own | {worker_id})
+        own = frozenset(self._own)
         everything = holder and not self._swept_all
         lock_key = _FILE_LOCK_KEY if holder else None
+        lost: list[bool] = []
 
         def body(connection: Connection) -> int:
             if not liveness.beat(connection, worker_id, now, lock_key):
                 liveness.register(connection, worker_id, now, lock_key)
+                lost.append(worker_id in self._announced)
             rows = connection.execute(q.WORKERS).all()
             dead = {
                 row.id
@@ -175,12 +179,21 @@ class SqliteStore(TransactionalStore):
             return taken
 
         taken = await self._write("keep_worker_alive", body)
+        self._announced.add(worker_id)
+        if any(lost):
+            log.warning(
+                "this worker had been taken for dead (no heartbeat for"
+                f" {SHARED_FILE_STALE:g} s; its deliveries in flight were taken back);"
+                " registered again",
+                worker=worker_id,
+            )
         if everything:
             self._swept_all = True
         return taken
 
     async def unregister_worker(self, worker_id: str) -> None:
         self._own.discard(worker_id)
+        self._announced.discard(worker_id)
         try:
             await self._write("unregister_worker", lambda c: liveness.unregister(c, worker_id))
         finally:

@@ -19,6 +19,7 @@ from sqlalchemy.pool import NullPool
 from storekit import T0, MakeEndpoint, new_event
 
 from scanhook.store import AttemptOutcome, ClaimedDelivery, Store, StorePolicy, open_store
+from scanhook.store.postgres_workers import WORKER_LOCK_CLASS
 
 LEASE = 60.0
 
@@ -173,3 +174,55 @@ async def test_sqlite_a_second_worker_process_waits_for_the_first_and_takes_over
     # At its next heartbeat the second takes the lock, and with it what the first held.
     assert await store.keep_worker_alive("w_second", T0 + 4) == 2
     assert len(await store.claim("w_second", T0 + 4, LEASE, 10)) == 2
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+async def test_postgres_a_worker_whose_lock_connection_was_cut_keeps_its_deliveries(
+    store: Store, make_endpoint: MakeEndpoint, db_url: str, policy: StorePolicy
+) -> None:
+    await make_endpoint(max_in_flight=4)
+    await store.publish([new_event(at=T0 + i) for i in range(4)])
+    cut, dead = await _open(db_url, policy), await _open(db_url, policy)
+    try:
+        await store.register_worker("w_sweeper", T0)
+        await cut.register_worker("w_cut", T0)
+        await dead.register_worker("w_dead", T0)
+        assert len(await cut.claim("w_cut", T0 + 5, LEASE, 2)) == 2
+        assert len(await dead.claim("w_dead", T0 + 5, LEASE, 2)) == 2
+
+        # The server ends w_cut's lock session (its process lives on, attempts in flight).
+        ((key,),) = _sql(db_url, "SELECT lock_key FROM workers WHERE id = 'w_cut'")
+        ((ended,),) = _sql(
+            db_url,
+            "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND classid = :c AND objid = :k AND objsubid = 2",
+            c=WORKER_LOCK_CLASS,
+            k=key,
+        )
+        assert ended is True
+        # Its heartbeat is recent: no one takes its deliveries while it gets its lock back.
+        assert await store.keep_worker_alive("w_sweeper", T0 + 6) == 0
+        assert await cut.keep_worker_alive("w_cut", T0 + 6) == 0
+        held = _sql(
+            db_url,
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = :c"
+            " AND objid = :k AND objsubid = 2 AND granted",
+            c=WORKER_LOCK_CLASS,
+            k=key,
+        )
+        assert held == [(1,)]  # taken again
+
+        # w_dead dies. w_cut, having just got its lock back, does not take over anyone yet
+        # (the others may be reconnecting too); w_sweeper, which never lost it, does.
+        await dead.close()
+        _age_heartbeat(db_url, "w_dead", 30)
+        assert await cut.keep_worker_alive("w_cut", T0 + 7) == 0
+        assert await store.keep_worker_alive("w_sweeper", T0 + 7) == 2
+        leased = _sql(
+            db_url, "SELECT leased_by, count(*) FROM deliveries GROUP BY leased_by ORDER BY 1"
+        )
+        assert leased == [("w_cut", 2), ("w_dead", 2)]  # w_dead's until claimed again
+        assert len(await store.claim("w_sweeper", T0 + 8, LEASE, 10)) == 2
+    finally:
+        await cut.close()
+        await dead.close()
