@@ -135,13 +135,19 @@ class Worker:
         self._took_back(taken)
 
     async def _keep_alive(self) -> None:
+        failing = False
         while True:
             await asyncio.sleep(self._heartbeat_every)
             try:
                 taken = await self._store.keep_worker_alive(self.id, self._clock())
             except ScanhookError as exc:
-                log.warning("worker heartbeat failed", worker=self.id, error=str(exc))
+                if not failing:  # once per outage, not every second
+                    log.warning("worker heartbeat failed; retrying", worker=self.id, error=str(exc))
+                failing = True
                 continue
+            if failing:
+                log.info("worker heartbeat works again", worker=self.id)
+                failing = False
             self._took_back(taken)
 
     def _took_back(self, taken: int) -> None:
