@@ -39,6 +39,12 @@ def _serve(database: str) -> Proc:
     return Proc("serve", "--port", "0", env=env)
 
 
+def _serving_at(proc: Proc) -> float:
+    """When ``proc`` said it serves (it has started: the API, workers and jobs follow)."""
+    proc.expect("scanhook is serving", timeout=RESUME_WITHIN)
+    return time.time()
+
+
 async def _wait(condition: object, within: float, what: str, proc: Proc) -> float:
     """Wait for ``condition`` while ``proc`` runs; the time it took."""
     assert callable(condition)
@@ -85,6 +91,7 @@ async def test_serve_killed_under_load_resumes_within_5_s_of_restart_and_loses_n
 
         restarted_at = time.time()
         with _serve(database) as second:
+            serving = asyncio.create_task(asyncio.to_thread(_serving_at, second))
             # More arrivals than the killed process could have had in flight: new attempts.
             resumed_after = await _wait(
                 lambda: len(recorder.arrivals) >= before_restart + 2 * SLOTS,
@@ -92,12 +99,16 @@ async def test_serve_killed_under_load_resumes_within_5_s_of_restart_and_loses_n
                 f"delivery to resume within {RESUME_WITHIN} s of the restart",
                 second,
             )
+            serving_after = await serving - restarted_at
             await _wait(lambda: _final(hub, EVENTS), 90, "every delivery to succeed", second)
             stats = await hub.store.stats(time.time())
             retaken = [await hub.store.get_delivery(d.id) for d in held]
             assert second.terminate() == 0
 
-    print(f"resumed {resumed_after:.2f} s after the restart; {len(held)} were left sending")
+    print(
+        f"resumed {resumed_after:.2f} s after the restart (serving after {serving_after:.2f} s);"
+        f" {len(held)} were left sending"
+    )
     assert stats["deliveries"] == {"pending": 0, "sending": 0, "succeeded": EVENTS, "failed": 0}
     by_id: dict[str, list[Arrival]] = {}
     for arrival in recorder.arrivals:
