@@ -125,12 +125,35 @@ class Store(abc.ABC):
         return await self.claim(worker_id, now, lease, limit) if limit > 0 else []
 
     @abc.abstractmethod
-    async def release(self, delivery_ids: Sequence[str]) -> None:
-        """Give leased deliveries back (pending, due now) without recording an attempt."""
+    async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
+        """Give leased deliveries back (pending, due now) without recording an attempt; with
+        ``worker_id``, only those that worker still leases."""
 
     @abc.abstractmethod
     async def next_due_at(self) -> float | None:
         """The earliest time at which claim() could return something, or None."""
+
+    # -- who is alive ---------------------------------------------------------------------------
+    async def register_worker(self, worker_id: str, now: float) -> int:
+        """Announce the worker ``worker_id`` (which ``claim`` writes into ``leased_by``), and take
+        back at once what workers that are gone left ``sending``: their leases expire now, so
+        the next claim takes those deliveries first, as they are (same id, same attempt count).
+        Return how many were taken back. Call it before the worker's first claim, then
+        :meth:`keep_worker_alive` every :data:`~scanhook.store.liveness.HEARTBEAT_EVERY` seconds
+        until :meth:`unregister_worker`. The rows of a live worker are never taken back.
+
+        The default (a backend that cannot tell who is alive) does nothing: a dead worker's
+        deliveries are claimed again when their leases run out."""
+        return 0
+
+    async def keep_worker_alive(self, worker_id: str, now: float) -> int:
+        """Refresh the worker's heartbeat (registering it again if it was taken for dead) and
+        take back what workers that died meanwhile left ``sending``; how many were taken back."""
+        return 0
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """The worker stopped (after giving back what it held): forget it."""
+        return None
 
     # -- operating ------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -120,8 +120,10 @@ class TransactionalStore(Store):
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
         await self._write("record", lambda c: recording.record(c, outcomes, self.policy))
 
-    async def release(self, delivery_ids: Sequence[str]) -> None:
-        await self._write("release", lambda c: recording.release(c, delivery_ids), notify=True)
+    async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
+        await self._write(
+            "release", lambda c: recording.release(c, delivery_ids, worker_id), notify=True
+        )
 
     async def next_due_at(self) -> float | None:
         now = time.time()

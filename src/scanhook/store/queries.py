@@ -13,20 +13,26 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Delete,
     Insert,
     Select,
+    String,
     Update,
     and_,
     bindparam,
     case,
+    cast,
+    column,
     delete,
     exists,
+    extract,
     func,
     insert,
     or_,
     select,
+    table,
     true,
     update,
 )
@@ -41,6 +47,7 @@ from scanhook.store.tables import (
     events,
     idempotency_keys,
     sequences,
+    workers,
 )
 
 __all__ = [
@@ -49,6 +56,7 @@ __all__ = [
     "CLAIMED_ROWS",
     "COUNT_BY_STATUS",
     "COUNT_EVENT_DELIVERIES",
+    "DEAD_POSTGRES_WORKERS",
     "DELETE_ATTEMPTS_OF",
     "DELETE_DELIVERIES",
     "DELETE_ENDPOINT",
@@ -56,6 +64,7 @@ __all__ = [
     "DELETE_EXPIRED_IDEMPOTENCY_KEYS",
     "DELETE_IDEMPOTENCY_KEY",
     "DELETE_NOTES_OF",
+    "DELETE_WORKERS",
     "DELIVERY_BY_ID",
     "DELIVERY_STATES",
     "DUE_PENDING",
@@ -74,18 +83,23 @@ __all__ = [
     "EXPIRED_TO_RECLAIM",
     "FAIL_ENDPOINT_DELIVERIES",
     "FINISHED_DELIVERIES_BEFORE",
+    "HEARTBEAT",
     "IDEMPOTENCY_KEYS",
     "INSERT_DELIVERY",
     "INSERT_ENDPOINT",
     "INSERT_EVENT",
     "INSERT_IDEMPOTENCY_KEY",
+    "INSERT_WORKER",
     "LAST_SEQ_OF_ENDPOINT",
     "LOWER_FINISHED_BEFORE",
     "MARK_SENDING",
     "OLDEST_DUE",
     "OLDEST_UNFINISHED",
     "ORPHAN_EVENTS_BEFORE",
+    "POSTGRES_CLOCK",
     "RAISE_FINISHED_BEFORE",
+    "RECLAIM_LEASES_BUT",
+    "RECLAIM_LEASES_OF",
     "RELEASE",
     "REQUEUE_DELIVERY",
     "SENDING_COUNTS",
@@ -93,6 +107,7 @@ __all__ = [
     "SET_DELIVERY_OUTCOME",
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
+    "WORKERS",
     "claim_idempotency_keys",
     "first_seq_where",
     "insert_attempt_ignoring_duplicates",
@@ -363,11 +378,20 @@ CLAIMED_ROWS = (
 DELIVERY_STATES = select(deliveries.c.id, deliveries.c.status).where(
     deliveries.c.id.in_(bindparam("ids", expanding=True))
 )
-#: Executemany: :b_id, :b_status, :b_number, :b_next_attempt_at, :b_status_code, :b_error,
-#: :b_now. Only a delivery still ``sending`` moves (a late duplicate outcome changes nothing).
+#: A ``sending`` row still leased by :b_leased_by (NULL: by whoever leases it). A worker taken
+#: for dead loses its rows to another worker's claim, which writes its own id in ``leased_by``:
+#: what the first one reports late then moves nothing.
+_STILL_LEASED_BY = and_(
+    deliveries.c.status == "sending",
+    deliveries.c.leased_by
+    == func.coalesce(bindparam("b_leased_by", type_=String), deliveries.c.leased_by),
+)
+#: Executemany: :b_id, :b_leased_by, :b_status, :b_number, :b_next_attempt_at, :b_status_code,
+#: :b_error, :b_now. Only a delivery still ``sending`` under the lease the attempt was made
+#: under moves (a late duplicate outcome changes nothing).
 SET_DELIVERY_OUTCOME: Update = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.status == "sending")
+    .where(deliveries.c.id == bindparam("b_id"), _STILL_LEASED_BY)
     .values(
         status=bindparam("b_status"),
         attempts=case(
@@ -417,10 +441,90 @@ def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     ]
 
 
+#: :ids back to pending, those still leased by :b_leased_by (NULL: by anyone).
 RELEASE: Update = (
     update(deliveries)
-    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.status == "sending")
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), _STILL_LEASED_BY)
     .values(status="pending", lease_until=None, leased_by=None, updated_at=bindparam("now"))
+)
+
+# -- workers (who is alive) --------------------------------------------------------------------
+#: :id, :host, :pid, :started_at, :heartbeat_at, :lock_key.
+INSERT_WORKER: Insert = insert(workers)
+WORKERS = select(workers.c.id, workers.c.heartbeat_at, workers.c.lock_key)
+#: Refresh :b_id's heartbeat (:b_now) and the lock it holds (:b_lock_key); no row: it was
+#: taken for dead.
+HEARTBEAT: Update = (
+    update(workers)
+    .where(workers.c.id == bindparam("b_id"))
+    .values(heartbeat_at=bindparam("b_now"), lock_key=bindparam("b_lock_key"))
+)
+DELETE_WORKERS: Delete = delete(workers).where(workers.c.id.in_(bindparam("ids", expanding=True)))
+#: Expire the leases of the rows that the workers :ids (gone) left ``sending``: the expired-lease
+#: path of the next claim takes them first, as they are (same id, same attempt count), and they
+#: stop counting against their endpoint's max_in_flight. :now is the sweeper's clock; the lease
+#: ends at :expired, just before it (a claim at :now sees a lease ending at :now as held).
+RECLAIM_LEASES_OF: Update = (
+    update(deliveries)
+    .where(
+        deliveries.c.status == "sending",
+        deliveries.c.leased_by.in_(bindparam("ids", expanding=True)),
+        deliveries.c.lease_until >= bindparam("now"),
+    )
+    .values(lease_until=bindparam("expired"))
+)
+#: The same for every ``sending`` row not leased by one of :ids (the only workers alive).
+RECLAIM_LEASES_BUT: Update = (
+    update(deliveries)
+    .where(
+        deliveries.c.status == "sending",
+        or_(
+            deliveries.c.leased_by.is_(None),
+            deliveries.c.leased_by.not_in(bindparam("ids", expanding=True)),
+        ),
+        deliveries.c.lease_until >= bindparam("now"),
+    )
+    .values(lease_until=bindparam("expired"))
+)
+#: The server's clock, and when the server started (Unix seconds): heartbeats are compared on
+#: the database's clock, not on the clocks of the workers' machines.
+POSTGRES_CLOCK = select(
+    extract("epoch", func.now()), extract("epoch", func.pg_postmaster_start_time())
+)
+_pg_locks = table(
+    "pg_locks",
+    column("locktype"),
+    column("database"),
+    column("classid"),
+    column("objid"),
+    column("objsubid"),
+    column("granted"),
+)
+_pg_database = table("pg_database", column("oid"), column("datname"))
+#: Workers other than :me that are gone: no session holds their advisory lock (class :class_id,
+#: key lock_key, two-int form: objsubid 2, in this database), and their heartbeat is older than
+#: :stale_before (server clock). Locked, so that two sweepers do not both take one worker's rows.
+DEAD_POSTGRES_WORKERS = (
+    select(workers.c.id)
+    .where(
+        workers.c.id != bindparam("me"),
+        workers.c.heartbeat_at < bindparam("stale_before"),
+        or_(
+            workers.c.lock_key.is_(None),
+            ~exists().where(
+                _pg_locks.c.locktype == "advisory",
+                _pg_locks.c.database
+                == select(_pg_database.c.oid)
+                .where(_pg_database.c.datname == func.current_database())
+                .scalar_subquery(),
+                cast(_pg_locks.c.classid, BigInteger) == bindparam("class_id"),
+                cast(_pg_locks.c.objid, BigInteger) == workers.c.lock_key,
+                _pg_locks.c.objsubid == 2,
+                _pg_locks.c.granted == true(),
+            ),
+        ),
+    )
+    .with_for_update(skip_locked=True)
 )
 
 # -- operating ---------------------------------------------------------------------------------

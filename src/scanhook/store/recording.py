@@ -61,6 +61,7 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
         [
             {
                 "b_id": o.delivery_id,
+                "b_leased_by": o.leased_by,
                 "b_status": delivery_status_after(o),
                 "b_number": o.number,
                 "b_next_attempt_at": None if o.succeeded else o.next_attempt_at,
@@ -94,8 +95,13 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
         )
 
 
-def release(connection: Connection, delivery_ids: Sequence[str]) -> None:
-    """Leased deliveries go back to pending; their next_attempt_at (already passed) stays, so
-    they are due at once."""
+def release(
+    connection: Connection, delivery_ids: Sequence[str], worker_id: str | None = None
+) -> None:
+    """Leased deliveries (those ``worker_id`` still leases, if given) go back to pending; their
+    next_attempt_at (already passed) stays, so they are due at once."""
     if delivery_ids:
-        connection.execute(q.RELEASE, {"ids": list(delivery_ids), "now": time.time()})
+        connection.execute(
+            q.RELEASE,
+            {"ids": list(delivery_ids), "b_leased_by": worker_id, "now": time.time()},
+        )

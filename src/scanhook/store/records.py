@@ -127,6 +127,9 @@ class AttemptOutcome:
     next_attempt_at: float | None = None
     #: Disable the endpoint at once with this reason (e.g. a 410 Gone).
     disable_reason: str | None = None
+    #: The worker whose lease the attempt was made under: the outcome moves the delivery only
+    #: while that worker still holds it (None: whoever holds it).
+    leased_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

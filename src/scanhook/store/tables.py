@@ -262,7 +262,9 @@ delivery_notes = Table(
 
 #: Running workers (migration 0006): ``deliveries.leased_by`` names one of these. A worker
 #: refreshes ``heartbeat_at`` while it runs; on PostgreSQL it also holds the session advisory
-#: lock ``lock_key``. The deliveries of a worker that is gone are taken back at once.
+#: lock ``lock_key`` (see :mod:`scanhook.store.postgres_workers`); on SQLite ``lock_key`` is 0
+#: when its process held the workers' file lock, else NULL (see :mod:`scanhook.store.sqlite`).
+#: The deliveries of a worker that is gone are taken back at once (:mod:`scanhook.store.liveness`).
 workers = Table(
     "workers",
     metadata,
