@@ -120,6 +120,7 @@ class Hub:
             settings.database_url,
             StorePolicy(
                 circuit_threshold=settings.circuit_threshold,
+                circuit_steps=settings.retry_delays,
                 disable_after=settings.seconds("disable_after"),
             ),
         )
