@@ -18,6 +18,7 @@ from scanhook.api.models import (
     EndpointOut,
     EventOut,
     NoticeOut,
+    Requeued,
     RetriedDelivery,
     ScheduleOut,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "mask_auth",
     "moment",
     "notice",
+    "requeued",
     "retried_delivery",
     "schedule",
     "seconds",
@@ -211,6 +213,12 @@ def delivery_detail(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryDeta
     return DeliveryDetail(
         **_delivery_fields(d, notes), attempts=[_attempt(a, mine) for a in d.attempt_log]
     )
+
+
+def requeued(count: int, held_by: Endpoint | None) -> Requeued:
+    """A replay's answer: how many were requeued, and the circuit of ``held_by`` (the
+    endpoint when its circuit is not closed) that will delay them."""
+    return Requeued(requeued=count, circuit_delay=circuit_delay(held_by) if count else None)
 
 
 def retried_delivery(d: DeliveryRecord, held_by: Endpoint | None) -> RetriedDelivery:

@@ -1,4 +1,5 @@
-"""``scanhook events show``, ``deliveries``, ``replay``, ``stats``: what happened; fixing it."""
+"""``scanhook events show``, ``deliveries``, ``replay``, ``retry``, ``stats``: what happened;
+fixing it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from scanhook.cli.common import (
     run_async,
 )
 from scanhook.cli.output import err, out
-from scanhook.cli.render import deliveries_table, event_detail, stats_table
+from scanhook.cli.render import circuit_line, deliveries_table, event_detail, stats_table
 from scanhook.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def replay(
     moment = _since(since)
     settings = connection_settings(database_url, api_url, token)
 
-    async def go() -> int:
+    async def go() -> dict[str, Any]:
         async with connect(settings) as backend:
             await backend.get_endpoint(endpoint_id)
             with Progress(
@@ -200,9 +201,10 @@ def replay(
                 progress.add_task(f"requeueing {status} deliveries of {endpoint_id}", total=None)
                 return await backend.replay(endpoint_id, moment, wanted)
 
-    count = run_async(go())
+    result = run_async(go())
+    count = int(result["requeued"])
     if as_json:
-        print_json({"endpoint_id": endpoint_id, "requeued": count})
+        print_json({"endpoint_id": endpoint_id, **result})
         return
     out.print(
         Text.assemble(
@@ -210,6 +212,7 @@ def replay(
             f"{count} deliver{'y' if count == 1 else 'ies'} of {endpoint_id}",
         )
     )
+    _circuit_note(result, "they wait for it")
     if count:
         out.print(
             Text(
@@ -217,6 +220,42 @@ def replay(
                 style="dim",
             )
         )
+
+
+def _circuit_note(answer: dict[str, Any], what: str) -> None:
+    """A line saying that the endpoint's circuit will delay what was requeued, if it will."""
+    line = circuit_line(answer.get("circuit_delay"))
+    if line is not None:
+        out.print(Text.assemble(("note: ", "bold yellow"), f"the endpoint's {line}: {what}"))
+
+
+def retry(
+    delivery_id: Annotated[
+        str, typer.Argument(metavar="DELIVERY_ID", help="The failed delivery (dlv_…).")
+    ],
+    database_url: DatabaseOption = None,
+    api_url: ApiUrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a failed delivery due now: the running workers send it again (same webhook-id)."""
+    settings = connection_settings(database_url, api_url, token)
+
+    async def go() -> dict[str, Any]:
+        async with connect(settings) as backend:
+            return await backend.retry_delivery(delivery_id)
+
+    result = run_async(go())
+    if as_json:
+        print_json(result)
+        return
+    out.print(
+        Text.assemble(
+            ("retrying ", "bold green"),
+            f"{delivery_id} of {result.get('endpoint_id', '')}: due now",
+        )
+    )
+    _circuit_note(result, "it waits for it")
 
 
 def stats(
@@ -243,4 +282,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
     app.command("deliveries")(deliveries)
     app.command("replay")(replay)
+    app.command("retry")(retry)
     app.command("stats")(stats)

@@ -202,5 +202,4 @@ async def replay(
     since = render.seconds(spec.since)
     hub = hub_of(request)
     count = await hub.replay(endpoint_id, since=since, status=spec.status)
-    held_by = await hub.circuit_holding(endpoint_id) if count else None
-    return Requeued(requeued=count, circuit_delay=render.circuit_delay(held_by))
+    return render.requeued(count, await hub.circuit_holding(endpoint_id) if count else None)
