@@ -87,13 +87,13 @@ def test_the_cli_shows_the_circuit_and_says_when_it_delays_a_retry_or_replay(
     retried = run("retry", failed[0], env=env)
     assert retried.returncode == 0, retried.stderr
     assert f"retrying {failed[0]} of {endpoint_id}: due now" in retried.stdout
-    assert "note: the endpoint's circuit open until 20" in retried.stdout
-    assert f"{why}: it waits for it" in retried.stdout
+    assert "note: the endpoint's circuit is open until 20" in retried.stdout
+    assert f"{why}: it waits until then" in retried.stdout
 
     replayed = run("replay", endpoint_id, env=env)
     assert replayed.returncode == 0, replayed.stderr
     assert f"requeued 1 delivery of {endpoint_id}" in replayed.stdout
-    assert f"{why}: they wait for it" in replayed.stdout
+    assert f"{why}: it waits until then" in replayed.stdout  # one delivery
     # Enabling closes the circuit: no note any more.
     assert run("endpoint", "enable", endpoint_id, env=env).returncode == 0
     again = json.loads(run("retry", failed[1], "--json", env=env).stdout)

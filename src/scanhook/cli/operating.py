@@ -25,7 +25,7 @@ from scanhook.cli.common import (
     run_async,
 )
 from scanhook.cli.output import err, out
-from scanhook.cli.render import circuit_line, deliveries_table, event_detail, stats_table
+from scanhook.cli.render import deliveries_table, event_detail, short_time, stats_table
 from scanhook.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -212,7 +212,7 @@ def replay(
             f"{count} deliver{'y' if count == 1 else 'ies'} of {endpoint_id}",
         )
     )
-    _circuit_note(result, "they wait for it")
+    _circuit_note(result, plural=count != 1)
     if count:
         out.print(
             Text(
@@ -222,11 +222,25 @@ def replay(
         )
 
 
-def _circuit_note(answer: dict[str, Any], what: str) -> None:
+def _circuit_note(answer: dict[str, Any], plural: bool) -> None:
     """A line saying that the endpoint's circuit will delay what was requeued, if it will."""
-    line = circuit_line(answer.get("circuit_delay"))
-    if line is not None:
-        out.print(Text.assemble(("note: ", "bold yellow"), f"the endpoint's {line}: {what}"))
+    delay = answer.get("circuit_delay")
+    if not isinstance(delay, dict):
+        return
+    reason = delay.get("reason")
+    why = f" ({reason})" if reason else ""
+    they = "they wait" if plural else "it waits"
+    if delay.get("state") == "open":
+        until = short_time(delay.get("open_until"))
+        text = f"the endpoint's circuit is open until {until}{why}: {they} until then"
+    elif delay.get("state") == "half-open":
+        text = (
+            f"the endpoint's circuit is half-open{why}: one delivery at a time goes as a probe "
+            f"until one succeeds, and {they} for that"
+        )
+    else:
+        return
+    out.print(Text.assemble(("note: ", "bold yellow"), text))
 
 
 def retry(
@@ -255,7 +269,7 @@ def retry(
             f"{delivery_id} of {result.get('endpoint_id', '')}: due now",
         )
     )
-    _circuit_note(result, "it waits for it")
+    _circuit_note(result, plural=False)
 
 
 def stats(

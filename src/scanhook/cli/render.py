@@ -13,7 +13,6 @@ from rich.text import Text
 
 __all__ = [
     "STATUS_STYLES",
-    "circuit_line",
     "deliveries_table",
     "endpoint_detail",
     "endpoints_table",
@@ -48,7 +47,7 @@ def status_text(status: Any) -> Text:
     return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
 
 
-def circuit_line(circuit: Any) -> str | None:
+def _circuit_line(circuit: Any) -> str | None:
     """An endpoint's circuit (``health.circuit``, or a ``circuit_delay``) in one line; None when
     it is closed."""
     if not isinstance(circuit, dict):
@@ -69,7 +68,7 @@ def _health(endpoint: dict[str, Any]) -> Text:
         return Text("disabled" + (f": {reason}" if reason else ""), style="red")
     nested = endpoint.get("health")
     health: dict[str, Any] = nested if isinstance(nested, dict) else endpoint
-    circuit = circuit_line(health.get("circuit"))
+    circuit = _circuit_line(health.get("circuit"))
     if circuit is not None:
         return Text(circuit, style="yellow")
     failures = health.get("consecutive_failures") or 0
