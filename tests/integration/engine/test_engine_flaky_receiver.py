@@ -47,9 +47,18 @@ async def test_a_receiver_failing_two_attempts_of_every_event_gets_them_all(
             )
         took = time.monotonic() - started
         stored = await deliveries(hub, endpoint.id)
+        after = await hub.store.get_endpoint(endpoint.id)
 
-    print(f"\n{EVENTS} events to a receiver failing two attempts of each: {took:.1f} s")
+    gaps = [b.at - a.at for a, b in zip(receiver.hits, receiver.hits[1:], strict=False)]
+    print(
+        f"\n{EVENTS} events to a receiver failing two attempts of each: {took:.1f} s;"
+        f" longest silence {max(gaps):.2f} s"
+    )
     assert [d.status for d in stored] == ["succeeded"] * EVENTS
     assert all(d.attempts == 3 for d in stored)
     assert len(receiver.hits) == 3 * EVENTS
     assert set(seen.values()) == {3}
+    # The receiver never waited much longer than the schedule's longest step (2 s; a retry's
+    # own delay has ±20 % jitter), however often the circuit opened.
+    assert max(gaps) < 2 * 2.0
+    assert after.circuit_open_until is None
