@@ -100,9 +100,9 @@ class Store(abc.ABC):
         """Lease up to ``limit`` due deliveries: pending with next_attempt_at <= now, or sending
         with an expired lease. Per endpoint: enabled; an open circuit (circuit_open_until > now)
         gives nothing, a half-open one (circuit_open_until <= now) at most one in flight, its
-        probe: the due delivery tried most; at most
-        max_in_flight in flight (unexpired leases); rate_limit as a token bucket; an ordered
-        endpoint only its oldest unfinished delivery, and only when none is in flight."""
+        probe (the due delivery tried most); at most max_in_flight in flight (unexpired
+        leases); rate_limit as a token bucket; an ordered endpoint only its oldest unfinished
+        delivery, and only when none is in flight."""
 
     @abc.abstractmethod
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
