@@ -38,7 +38,7 @@ from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import NetworkPolicy
 from scanhook.delivery.worker import Worker
 from scanhook.endpoints import EndpointOptions, EndpointPatch
-from scanhook.errors import InvalidRequest, ScanhookError
+from scanhook.errors import InvalidRequest, NotFound, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
 from scanhook.notifications import Notification, encode, parse, sample
@@ -120,6 +120,7 @@ class Hub:
             settings.database_url,
             StorePolicy(
                 circuit_threshold=settings.circuit_threshold,
+                circuit_steps=settings.retry_delays,
                 disable_after=settings.seconds("disable_after"),
             ),
         )
@@ -340,6 +341,16 @@ class Hub:
         count = await self.store.replay(endpoint_id, since=since, status=status, now=time.time())
         self._wake_workers()
         return count
+
+    async def circuit_holding(self, endpoint_id: str) -> Endpoint | None:
+        """The endpoint when its circuit is open or half-open, so that what is requeued for it
+        waits for the circuit (None when it is closed, or the endpoint is gone)."""
+        await self.start()
+        try:
+            endpoint = await self.store.get_endpoint(endpoint_id)
+        except NotFound:
+            return None
+        return endpoint if endpoint.circuit_open_until is not None else None
 
     async def send_test(self, endpoint_id: str, event_type: str = "finished_scan") -> HttpResult:
         """Send one sample notification to the endpoint now, outside the queue, as a delivery

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from scanhook.api.models import (
     AttemptOut,
+    CircuitOut,
     DeliveryDetail,
     DeliveryOut,
     EndpointCreated,
@@ -16,14 +18,19 @@ from scanhook.api.models import (
     EndpointOut,
     EventOut,
     NoticeOut,
+    Requeued,
+    RetriedDelivery,
     ScheduleOut,
 )
 from scanhook.notifications.timefmt import format_timestamp
 from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.rules import circuit_state
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = [
     "MASK",
+    "circuit",
+    "circuit_delay",
     "created_endpoint",
     "delivery",
     "delivery_detail",
@@ -32,6 +39,8 @@ __all__ = [
     "mask_auth",
     "moment",
     "notice",
+    "requeued",
+    "retried_delivery",
     "schedule",
     "seconds",
     "unmask_auth",
@@ -90,6 +99,26 @@ def unmask_auth(
     return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
 
 
+def circuit(ep: Endpoint, now: float | None = None) -> CircuitOut:
+    """The endpoint's circuit at ``now`` (default: the current time)."""
+    return CircuitOut(
+        state=circuit_state(ep.circuit_open_until, time.time() if now is None else now),
+        open_until=moment(ep.circuit_open_until),
+        opened_at=moment(ep.circuit_opened_at),
+        reason=ep.circuit_reason,
+        failed_probes=ep.circuit_failed_probes,
+    )
+
+
+def circuit_delay(ep: Endpoint | None, now: float | None = None) -> CircuitOut | None:
+    """The endpoint's circuit when it will delay what is requeued for it (open or half-open);
+    None when it is closed (or the endpoint is gone)."""
+    if ep is None:
+        return None
+    shown = circuit(ep, now)
+    return None if shown.state == "closed" else shown
+
+
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
     return {
         "id": ep.id,
@@ -115,6 +144,7 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
             failing_since=moment(ep.failing_since),
             last_success_at=moment(ep.last_success_at),
             circuit_open_until=moment(ep.circuit_open_until),
+            circuit=circuit(ep),
         ),
     }
 
@@ -182,6 +212,22 @@ def delivery_detail(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryDeta
     mine = notes.get(d.id)
     return DeliveryDetail(
         **_delivery_fields(d, notes), attempts=[_attempt(a, mine) for a in d.attempt_log]
+    )
+
+
+def requeued(count: int, held_by: Endpoint | None) -> Requeued:
+    """A replay's answer: how many were requeued, and the circuit of ``held_by`` (the
+    endpoint when its circuit is not closed) that will delay them."""
+    return Requeued(requeued=count, circuit_delay=circuit_delay(held_by) if count else None)
+
+
+def retried_delivery(d: DeliveryRecord, held_by: Endpoint | None) -> RetriedDelivery:
+    """A delivery made due again by hand, and the circuit of ``held_by`` (its endpoint when
+    the circuit is not closed) that will delay it."""
+    return RetriedDelivery(
+        **_delivery_fields(d),
+        attempts=[_attempt(a) for a in d.attempt_log],
+        circuit_delay=circuit_delay(held_by),
     )
 
 

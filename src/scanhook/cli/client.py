@@ -62,7 +62,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def replay(
         self, endpoint_id: str, since: float | None, status: DeliveryStatus | None
-    ) -> int: ...
+    ) -> JSON:
+        """``{"requeued": n, "circuit_delay": …}`` as ``POST …/replay`` answers."""
+
+    @abc.abstractmethod
+    async def retry_delivery(self, delivery_id: str) -> JSON:
+        """The delivery, due now, with its ``circuit_delay``, as ``POST …/retry`` answers."""
+
     @abc.abstractmethod
     async def stats(self) -> JSON: ...
 

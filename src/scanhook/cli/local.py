@@ -88,8 +88,15 @@ class LocalBackend(Backend):
 
     async def replay(
         self, endpoint_id: str, since: float | None, status: DeliveryStatus | None
-    ) -> int:
-        return await self.hub.replay(endpoint_id, since=since, status=status)
+    ) -> JSON:
+        count = await self.hub.replay(endpoint_id, since=since, status=status)
+        held_by = await self.hub.circuit_holding(endpoint_id) if count else None
+        return _dump(render.requeued(count, held_by))
+
+    async def retry_delivery(self, delivery_id: str) -> JSON:
+        record = await self.hub.retry_delivery(delivery_id)
+        held_by = await self.hub.circuit_holding(record.endpoint_id)
+        return _dump(render.retried_delivery(record, held_by))
 
     async def stats(self) -> JSON:
         return await self.hub.store.stats(time.time())

@@ -99,15 +99,17 @@ class Store(abc.ABC):
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries: pending with next_attempt_at <= now, or sending
         with an expired lease. Per endpoint: enabled; an open circuit (circuit_open_until > now)
-        gives nothing, a half-open one (circuit_open_until <= now) at most one in flight; at most
-        max_in_flight in flight (unexpired leases); rate_limit as a token bucket; an ordered
-        endpoint only its oldest unfinished delivery, and only when none is in flight."""
+        gives nothing, a half-open one (circuit_open_until <= now) at most one in flight, its
+        probe (the due delivery tried most); at most max_in_flight in flight (unexpired
+        leases); rate_limit as a token bucket; an ordered endpoint only its oldest unfinished
+        delivery, and only when none is in flight."""
 
     @abc.abstractmethod
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
         """In one transaction: insert the attempts, move the deliveries on (succeeded, failed, or
-        pending at next_attempt_at), update the endpoints' health (streak, circuit, auto-disable
-        after policy.disable_after, disable_reason at once)."""
+        pending at next_attempt_at), update the endpoints' health (streak; the circuit, paused
+        for policy.circuit_steps, see rules.apply_outcome; auto-disable after
+        policy.disable_after, disable_reason at once)."""
 
     async def record_and_claim(
         self,

@@ -47,6 +47,8 @@ class _Plan:
     pending_taken: int = 0
     #: The rows DUE_PENDING read whole (q.CLAIM_COLUMNS), by id; the others are read later.
     rows: dict[str, Any] = field(default_factory=dict)
+    #: Half-open circuit: the one row it may give is its probe (q.DUE_PROBE).
+    probe: bool = False
 
     def fetch(self, connection: Connection, want: int, now: float) -> list[str]:
         got: list[str] = []
@@ -58,7 +60,7 @@ class _Plan:
         if len(got) < want:
             rows = fetchall(
                 connection,
-                q.DUE_PENDING,
+                q.DUE_PROBE if self.probe else q.DUE_PENDING,
                 {
                     "endpoint_id": self.row.id,
                     "now": now,
@@ -112,7 +114,8 @@ def _plan(connection: Connection, row: _Row, now: float, counts: tuple[int, int]
             raise _Contended
         expired = [s for s in expired if s.id in free]
     capacity = row.max_in_flight - in_flight
-    if circuit is not None:  # half-open: one probe at a time
+    probe = circuit is not None
+    if probe:  # half-open: one probe at a time
         capacity = min(capacity, 1 - in_flight)
     tokens = None
     if row.rate_limit is not None and row.rate_limit > 0:
@@ -126,7 +129,7 @@ def _plan(connection: Connection, row: _Row, now: float, counts: tuple[int, int]
         only = _oldest_unfinished_if_due(connection, row, {s.id for s in expired}, now)
     if capacity <= 0 or only == []:
         return None
-    return _Plan(row, capacity, [s.id for s in expired], tokens, only)
+    return _Plan(row, capacity, [s.id for s in expired], tokens, only, probe=probe)
 
 
 def _oldest_unfinished(connection: Connection, row: _Row) -> _Row | None:
@@ -206,6 +209,9 @@ def _configuration(endpoint: Endpoint) -> Endpoint:
         failing_since=None,
         last_success_at=None,
         circuit_open_until=None,
+        circuit_opened_at=None,
+        circuit_failed_probes=0,
+        circuit_reason=None,
     )
 
 

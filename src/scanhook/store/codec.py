@@ -87,6 +87,9 @@ def endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
         failing_since=endpoint.failing_since,
         last_success_at=endpoint.last_success_at,
         circuit_open_until=endpoint.circuit_open_until,
+        circuit_opened_at=endpoint.circuit_opened_at,
+        circuit_failed_probes=endpoint.circuit_failed_probes,
+        circuit_reason=endpoint.circuit_reason,
         rate_tokens=None,
         rate_updated_at=None,
     )
@@ -120,6 +123,9 @@ def endpoint_from_row(row: Row[Any] | Mapping[str, Any]) -> Endpoint:
         failing_since=m["failing_since"],
         last_success_at=m["last_success_at"],
         circuit_open_until=m["circuit_open_until"],
+        circuit_opened_at=m["circuit_opened_at"],
+        circuit_failed_probes=m["circuit_failed_probes"] or 0,
+        circuit_reason=m["circuit_reason"],
     )
 
 

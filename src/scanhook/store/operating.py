@@ -83,6 +83,9 @@ def _enable_values(enabled: bool, reason: str | None) -> dict[str, Any]:
             "consecutive_failures": 0,
             "failing_since": None,
             "circuit_open_until": None,
+            "circuit_opened_at": None,
+            "circuit_failed_probes": 0,
+            "circuit_reason": None,
         }
     return {"enabled": False, "disabled_reason": reason or "disabled by an operator"}
 

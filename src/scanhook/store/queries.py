@@ -68,6 +68,7 @@ __all__ = [
     "DELIVERY_BY_ID",
     "DELIVERY_STATES",
     "DUE_PENDING",
+    "DUE_PROBE",
     "EARLIEST_PENDING",
     "ENABLED_ENDPOINTS",
     "ENABLED_ENDPOINT_COUNT",
@@ -159,6 +160,9 @@ ENDPOINTS_TO_RECORD = (
         endpoints.c.failing_since,
         endpoints.c.last_success_at,
         endpoints.c.circuit_open_until,
+        endpoints.c.circuit_opened_at,
+        endpoints.c.circuit_failed_probes,
+        endpoints.c.circuit_reason,
     )
     .where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(endpoints.c.id)
@@ -168,7 +172,8 @@ ENDPOINTS_TO_RECORD = (
 ENDPOINT_TO_LOCK = select(endpoints.c.id).where(endpoints.c.id == bindparam("id")).with_for_update()
 DELETE_ENDPOINT: Delete = delete(endpoints).where(endpoints.c.id == bindparam("id"))
 #: :id, :enabled, :disabled_reason, :consecutive_failures, :failing_since, :last_success_at,
-#: :circuit_open_until (executemany from record()).
+#: :circuit_open_until, :circuit_opened_at, :circuit_failed_probes, :circuit_reason
+#: (executemany from record()).
 SET_ENDPOINT_HEALTH: Update = (
     update(endpoints)
     .where(endpoints.c.id == bindparam("b_id"))
@@ -179,6 +184,9 @@ SET_ENDPOINT_HEALTH: Update = (
         failing_since=bindparam("b_failing_since"),
         last_success_at=bindparam("b_last_success_at"),
         circuit_open_until=bindparam("b_circuit_open_until"),
+        circuit_opened_at=bindparam("b_circuit_opened_at"),
+        circuit_failed_probes=bindparam("b_circuit_failed_probes"),
+        circuit_reason=bindparam("b_circuit_reason"),
     )
 )
 SET_ENDPOINT_TOKENS: Update = (
@@ -296,6 +304,24 @@ DUE_PENDING = (
         deliveries.c.next_attempt_at <= bindparam("now"),
     )
     .order_by(deliveries.c.next_attempt_at)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+    .with_for_update(of=deliveries, skip_locked=True)
+)
+#: The probe of a half-open circuit: of :endpoint_id's pending and due rows, the one tried most
+#: (the earliest due among those), with its event (CLAIM_COLUMNS); bind as DUE_PENDING. A probe
+#: asks whether the receiver takes deliveries again, so it is the delivery the schedule has
+#: kept waiting longest, not a first attempt that a receiver rejecting first attempts would
+#: fail whatever its state. Reads every due row of the endpoint, once per pause.
+DUE_PROBE = (
+    select(*CLAIM_COLUMNS)
+    .join(events, events.c.id == deliveries.c.event_id)
+    .where(
+        deliveries.c.endpoint_id == bindparam("endpoint_id"),
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(deliveries.c.attempts.desc(), deliveries.c.next_attempt_at, deliveries.c.id)
     .limit(bindparam("limit"))
     .offset(bindparam("offset"))
     .with_for_update(of=deliveries, skip_locked=True)

@@ -33,6 +33,9 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
             failing_since=row.failing_since,
             last_success_at=row.last_success_at,
             circuit_open_until=row.circuit_open_until,
+            circuit_opened_at=row.circuit_opened_at,
+            circuit_failed_probes=row.circuit_failed_probes,
+            circuit_reason=row.circuit_reason,
         )
         for row in connection.execute(q.ENDPOINTS_TO_RECORD, {"ids": endpoint_ids})
     }
@@ -89,6 +92,9 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                     "b_failing_since": h.failing_since,
                     "b_last_success_at": h.last_success_at,
                     "b_circuit_open_until": h.circuit_open_until,
+                    "b_circuit_opened_at": h.circuit_opened_at,
+                    "b_circuit_failed_probes": h.circuit_failed_probes,
+                    "b_circuit_reason": h.circuit_reason,
                 }
                 for endpoint_id, h in health.items()
             ],

@@ -68,7 +68,14 @@ class Endpoint:
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success_at: float | None = None
+    #: While set the circuit is open (until then) or, once passed, half-open; None: closed.
     circuit_open_until: float | None = None
+    #: When the circuit opened (None: closed).
+    circuit_opened_at: float | None = None
+    #: Probes that failed since it opened (each moves the pause one retry-schedule step on).
+    circuit_failed_probes: int = 0
+    #: Why it opened, e.g. "5 consecutive failures; last: HTTP 500".
+    circuit_reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,13 +182,21 @@ class StorePolicy:
 
     #: Consecutive failures that open an endpoint's circuit.
     circuit_threshold: int = 5
-    #: First hold of an open circuit; doubles with every failed probe up to ``circuit_max``.
-    circuit_base: float = 30.0
-    circuit_max: float = 3600.0
+    #: The pauses of an open circuit: the retry schedule's steps (the Hub passes the configured
+    #: schedule; this default is the default schedule). The first pause is the first step,
+    #: each failed probe moves on one step, and none is longer than the longest step; an
+    #: endpoint with a success within the first step is not paused.
+    circuit_steps: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
     #: An endpoint failing without a single success for this long is disabled.
     disable_after: float = 5 * 86400.0
     #: Idempotency keys are remembered this long.
     idempotency_window: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if not self.circuit_steps or any(not step > 0 for step in self.circuit_steps):
+            raise ValueError(
+                f"circuit_steps: {self.circuit_steps!r} must be one or more durations above 0"
+            )
 
 
 @dataclass(frozen=True, slots=True)

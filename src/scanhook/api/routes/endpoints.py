@@ -190,7 +190,8 @@ async def send_test(
     "/{endpoint_id}/replay",
     response_model=Requeued,
     responses=documented(401, 404, 413, 422, 503),
-    summary="Requeue the endpoint's finished deliveries (by default the failed ones)",
+    summary="Requeue the endpoint's finished deliveries (by default the failed ones); "
+    "circuit_delay says when the endpoint's circuit will hold them",
 )
 async def replay(
     request: Request,
@@ -199,5 +200,6 @@ async def replay(
 ) -> Requeued:
     spec = body or ReplayIn()
     since = render.seconds(spec.since)
-    count = await hub_of(request).replay(endpoint_id, since=since, status=spec.status)
-    return Requeued(requeued=count)
+    hub = hub_of(request)
+    count = await hub.replay(endpoint_id, since=since, status=spec.status)
+    return render.requeued(count, await hub.circuit_holding(endpoint_id) if count else None)
