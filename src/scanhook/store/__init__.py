@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from scanhook.errors import ConfigurationError
+from scanhook.redaction import mask_url
 from scanhook.store.base import Store
 from scanhook.store.records import (
     DELIVERY_STATUSES,
@@ -57,9 +58,9 @@ def open_store(url: str, policy: StorePolicy | None = None) -> Store:
     """
     try:
         backend = make_url(url).get_backend_name()
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise ConfigurationError(
-            f"database URL {url!r}: not a database URL"
+            f"database URL {mask_url(url)!r}: not a database URL"
             " (expected sqlite:///path or postgresql://user@host/database)"
         ) from exc
     if backend == "sqlite":
@@ -71,6 +72,6 @@ def open_store(url: str, policy: StorePolicy | None = None) -> Store:
 
         return PostgresStore(url, policy)
     raise ConfigurationError(
-        f"database URL {url!r}: unsupported database {backend!r}"
+        f"database URL {mask_url(url)!r}: unsupported database {backend!r}"
         " (expected sqlite:///path or postgresql://user@host/database)"
     )

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
 from scanhook.errors import ConfigurationError
+from scanhook.redaction import mask_url
 
 __all__ = ["BUSY_TIMEOUT_MS", "make_sqlite_engine", "sqlite_path"]
 
@@ -29,11 +30,11 @@ def sqlite_path(url: str) -> str:
     """The file of a ``sqlite:///path`` URL (``sqlite:////abs/path`` for an absolute path)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
-        raise ConfigurationError(f"database URL {url!r}: not a sqlite:/// URL")
+        raise ConfigurationError(f"database URL {mask_url(url)!r}: not a sqlite:/// URL")
     path = parsed.database
     if not path or path == ":memory:" or path.startswith("file:"):
         raise ConfigurationError(
-            f"database URL {url!r}: scanhook needs a SQLite file (sqlite:///path/to/scanhook.db);"
+            f"database URL {mask_url(url)!r}: scanhook needs a SQLite file (sqlite:///path/to/scanhook.db);"
             " in-memory databases are not supported"
         )
     return path
