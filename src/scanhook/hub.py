@@ -77,6 +77,9 @@ PRUNE_EVERY = 3600.0
 ORDERED_FORMATS = frozenset({"jira", "servicenow"})
 #: API tokens look like ``shk_<43 url-safe base64 characters>`` (256 random bits).
 TOKEN_PREFIX = "shk_"  # noqa: S105 - a prefix, not a secret
+#: Previous signing secrets that keep signing beside the current one after a rotation (the
+#: newest ones): each adds a signature to every request until its overlap ends.
+KEPT_PREVIOUS_SECRETS = 2
 #: A token's last_used_at is written at most this often (seconds), not on every request.
 TOKEN_TOUCH_EVERY = 60.0
 
@@ -299,9 +302,14 @@ class Hub:
             self._wake_workers()
         return endpoint
 
-    async def rotate_secret(self, endpoint_id: str, new_secret: str | None = None) -> Endpoint:
+    async def rotate_secret(
+        self, endpoint_id: str, new_secret: str | None = None, *, expire_previous: bool = False
+    ) -> Endpoint:
         """Make ``new_secret`` (or a generated one) current; the old one keeps signing beside it
-        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h)."""
+        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h). At most
+        :data:`KEPT_PREVIOUS_SECRETS` previous secrets keep signing (the newest), so rotating
+        often does not pile up signatures. ``expire_previous`` ends every previous secret now
+        (one that leaked stops signing at once)."""
         if new_secret is not None:
             try:
                 EndpointOptions.model_validate({"url": "https://x.invalid", "secret": new_secret})
@@ -316,6 +324,8 @@ class Hub:
             for s in current.secrets
             if s.expires_at is None or s.expires_at > now
         ]
+        kept.sort(key=lambda s: s.expires_at or until, reverse=True)  # the newest first
+        kept = [] if expire_previous else kept[:KEPT_PREVIOUS_SECRETS]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         return await self.store.set_endpoint_secrets(endpoint_id, secrets)
 

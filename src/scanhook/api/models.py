@@ -93,6 +93,10 @@ class EndpointPage(BaseModel):
 
 class RotateSecretIn(_In):
     secret: str | None = Field(None, description="The new secret (whsec_…); generated if omitted.")
+    expire_previous: bool = Field(
+        False,
+        description="End every previous secret now instead of after the overlap (one leaked).",
+    )
 
 
 class SecretOut(BaseModel):

@@ -348,28 +348,36 @@ def disable(
 @endpoint_app.command("rotate-secret")
 def rotate_secret(
     endpoint_id: IdArgument,
+    expire_previous: Annotated[
+        bool,
+        typer.Option(
+            "--expire-previous",
+            help="End the previous secrets now (one leaked) instead of after the overlap.",
+        ),
+    ] = False,
     database_url: DatabaseOption = None,
     api_url: ApiUrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give an endpoint a new signing secret; the old one keeps signing beside it for the
-    overlap (SCANHOOK_SECRET_OVERLAP, default 24 h) so the receiver can switch at leisure."""
+    overlap (SCANHOOK_SECRET_OVERLAP, default 24 h) so the receiver can switch at leisure.
+    At most the two newest previous secrets keep signing."""
 
     async def action(backend: Backend) -> dict[str, Any]:
-        return await backend.rotate_secret(endpoint_id)
+        return await backend.rotate_secret(endpoint_id, expire_previous=expire_previous)
 
     result = _act(database_url, api_url, token, action)
     if as_json:
         print_json(result)
         return
     out.print(Text.assemble(("new secret: ", "bold"), str(result.get("secret"))))
-    out.print(
-        Text(
-            "Deliveries carry both signatures until the overlap ends; update the receiver.",
-            style="dim",
-        )
+    hint = (
+        "The previous secrets no longer sign; update the receiver now."
+        if expire_previous
+        else "Deliveries carry both signatures until the overlap ends; update the receiver."
     )
+    out.print(Text(hint, style="dim"))
 
 
 @endpoint_app.command("test")

@@ -132,15 +132,20 @@ async def disable_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
     "/{endpoint_id}/rotate-secret",
     response_model=SecretOut,
     responses=documented(401, 404, 413, 422, 503),
-    summary="Rotate the signing secret; the old one keeps signing for the overlap (24 h)",
+    summary=(
+        "Rotate the signing secret; the old one keeps signing for the overlap (24 h), or"
+        " stops now with expire_previous"
+    ),
 )
 async def rotate_secret(
     request: Request,
     endpoint_id: ID,
     body: Annotated[RotateSecretIn | None, Body()] = None,
 ) -> SecretOut:
-    new_secret = body.secret if body is not None else None
-    endpoint = await hub_of(request).rotate_secret(endpoint_id, new_secret)
+    spec = body or RotateSecretIn()
+    endpoint = await hub_of(request).rotate_secret(
+        endpoint_id, spec.secret, expire_previous=spec.expire_previous
+    )
     return SecretOut(secret=render.current_secret(endpoint))
 
 
