@@ -23,6 +23,7 @@ from scanhook.durations import parse_duration
 from scanhook.errors import ConfigurationError
 from scanhook.notifications.timefmt import load_zone
 from scanhook.redaction import mask_url
+from scanhook.store.secretbox import KEY_SETTING, KeyRing
 
 __all__ = ["Settings", "load_settings"]
 
@@ -107,6 +108,16 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"{mask_url(value)!r} is not a database URL: use sqlite:///path or postgresql://user@host/db"
             )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                KeyRing.parse(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(exc.message.removeprefix(f"{KEY_SETTING}: ")) from None
         return value
 
     @field_validator("allowed_networks")

@@ -125,6 +125,9 @@ class Hub:
                 circuit_threshold=settings.circuit_threshold,
                 disable_after=settings.seconds("disable_after"),
             ),
+            secret_key=(
+                settings.secret_key.get_secret_value() if settings.secret_key is not None else None
+            ),
         )
         self.tz = settings.display_tz
         self.user_agent = f"scanhook/{__version__}"

@@ -76,6 +76,8 @@ endpoints = Table(
     Column("url", Text, nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("event_types", JSON, nullable=False),
+    # Sealed with the store's key ring (see store.codec): each secret's value, ``auth`` but its
+    # type, and the values of the headers named in ``secret_headers`` (migration 0007).
     Column("secrets", JSON, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text, nullable=True),
@@ -89,6 +91,7 @@ endpoints = Table(
     Column("format_options", JSON, nullable=False),
     Column("filter", Text, nullable=True),
     Column("auth", JSON, nullable=True),
+    Column("secret_headers", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
     # Health, written by the engine through Store.record().
