@@ -37,7 +37,7 @@ from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import NetworkPolicy
 from scanhook.delivery.worker import Worker
-from scanhook.endpoints import EndpointOptions, EndpointPatch
+from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_headers
 from scanhook.errors import InvalidRequest, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
@@ -57,6 +57,7 @@ from scanhook.store.records import (
     NewEvent,
     PublishResult,
     StorePolicy,
+    is_secret_header,
 )
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
@@ -99,6 +100,13 @@ def _request_error(exc: ValidationError) -> InvalidRequest:
         parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     field = ".".join(str(p) for p in errors[0]["loc"]) or None
     return InvalidRequest("; ".join(parts), field=field)
+
+
+def _check_secret_headers(names: list[str], headers: Mapping[str, str]) -> None:
+    try:
+        check_secret_headers(names, dict(headers))
+    except ValueError as exc:
+        raise InvalidRequest(f"secret_headers: {exc}", field="secret_headers") from None
 
 
 def _check_filter(text: str | None) -> None:
@@ -237,6 +245,7 @@ class Hub:
         except ValidationError as exc:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
+        _check_secret_headers(spec.secret_headers, spec.headers)
         format_options = validate_options(spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
@@ -253,6 +262,7 @@ class Hub:
             secrets=(EndpointSecret(spec.secret or generate_secret()),),
             enabled=spec.enabled,
             headers=dict(spec.headers),
+            secret_headers=tuple(spec.secret_headers),
             legacy_headers=spec.legacy_headers,
             timeout=spec.timeout,
             max_in_flight=spec.max_in_flight,
@@ -288,6 +298,15 @@ class Hub:
             fields["auth"] = validate_auth(fields["auth"])
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
+        if "secret_headers" in fields or "headers" in fields:
+            # Headers no longer there are no longer secret; new names must be headers.
+            headers = fields.get("headers", current.headers)
+            if "secret_headers" in fields:
+                _check_secret_headers(fields["secret_headers"], headers)
+                names = fields["secret_headers"]
+            else:
+                names = [n for n in current.secret_headers if is_secret_header(n, list(headers))]
+            fields["secret_headers"] = tuple(names)
         updated = dataclasses.replace(current, **fields, updated_at=time.time())
         endpoint = await self.store.update_endpoint(updated)
         if enabled is not None and enabled != endpoint.enabled:

@@ -68,7 +68,12 @@ class EndpointOut(BaseModel):
     format: str
     format_options: dict[str, Any]
     filter: str | None
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(
+        description="The values of the headers in secret_headers are shown as '********'."
+    )
+    secret_headers: list[str] = Field(
+        description="Headers whose values are credentials: encrypted at rest, masked here."
+    )
     legacy_headers: bool
     auth: dict[str, Any] | None = Field(description="Secret values are shown as '********'.")
     timeout: float | None

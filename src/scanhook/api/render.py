@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -18,8 +18,15 @@ from scanhook.api.models import (
     NoticeOut,
     ScheduleOut,
 )
+from scanhook.errors import InvalidRequest
 from scanhook.notifications.timefmt import format_timestamp
-from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    Endpoint,
+    EventRecord,
+    is_secret_header,
+)
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = [
@@ -30,11 +37,13 @@ __all__ = [
     "endpoint",
     "event",
     "mask_auth",
+    "mask_headers",
     "moment",
     "notice",
     "schedule",
     "seconds",
     "unmask_auth",
+    "unmask_headers",
 ]
 
 MASK = "********"
@@ -90,6 +99,44 @@ def unmask_auth(
     return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
 
 
+def mask_headers(ep: Endpoint) -> dict[str, str]:
+    """The endpoint's headers with the values of its secret headers masked."""
+    return {
+        name: MASK if is_secret_header(name, ep.secret_headers) else value
+        for name, value in ep.headers.items()
+    }
+
+
+def unmask_headers(
+    new: Mapping[str, str],
+    current: Endpoint,
+    *,
+    url: str | None = None,
+    secret_headers: Sequence[str] | None = None,
+) -> dict[str, str]:
+    """PATCHed ``headers`` where a secret header's value still equal to the mask keeps the
+    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
+    values again (InvalidRequest), so that a masked credential never goes to a new server."""
+    secret = current.secret_headers if secret_headers is None else secret_headers
+    stored = {name.lower(): value for name, value in current.headers.items()}
+    kept = {}
+    for name, value in new.items():
+        if value == MASK and is_secret_header(name, secret):
+            field = f"headers.{name}"
+            if name.lower() not in stored or not is_secret_header(name, current.secret_headers):
+                raise InvalidRequest(
+                    f"{field}: no stored value to keep; give the value", field=field
+                )
+            if url is not None and url != current.url:
+                raise InvalidRequest(
+                    f"{field}: the URL changes, so give this secret header's value again",
+                    field=field,
+                )
+            value = stored[name.lower()]
+        kept[name] = value
+    return kept
+
+
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
     return {
         "id": ep.id,
@@ -99,7 +146,8 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
         "format": ep.format,
         "format_options": dict(ep.format_options),
         "filter": ep.filter,
-        "headers": dict(ep.headers),
+        "headers": mask_headers(ep),
+        "secret_headers": list(ep.secret_headers),
         "legacy_headers": ep.legacy_headers,
         "auth": mask_auth(ep.auth),
         "timeout": ep.timeout,

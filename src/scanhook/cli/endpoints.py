@@ -137,6 +137,14 @@ def add(
     ] = None,
     description: DescriptionOption = None,
     header: HeaderOption = None,
+    secret_header: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--secret-header",
+            help="A header (given with -H) whose value is a credential: encrypted at rest and"
+            " masked. Repeatable.",
+        ),
+    ] = None,
     legacy_headers: Annotated[
         bool,
         typer.Option(
@@ -169,6 +177,7 @@ def add(
         secret=secret,
         description=description,
         headers=_headers(header),
+        secret_headers=secret_header or None,
         legacy_headers=legacy_headers or None,
         format=format_,
         filter=filter_,

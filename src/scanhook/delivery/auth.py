@@ -40,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.errors import InvalidRequest, ScanhookError
-from scanhook.store.records import Endpoint
+from scanhook.store.records import Endpoint, is_secret_header
 
 if TYPE_CHECKING:
     from scanhook.delivery.http import HttpClient
@@ -353,11 +353,14 @@ class Authenticator:
 
     # -- scrubbing ----------------------------------------------------------------------------
     def secrets(self, endpoint: Endpoint) -> list[str]:
-        """Every credential of the endpoint as it could appear in text (longest first)."""
+        """Every credential of the endpoint (``auth``, and the values of its secret headers) in
+        every form it could appear in text (longest first)."""
         key, config = self.config(endpoint)
-        if config is None:
-            return []
-        found: list[str] = []
+        found: list[str] = [
+            value
+            for name, value in endpoint.headers.items()
+            if is_secret_header(name, endpoint.secret_headers)
+        ]
         if isinstance(config, BasicAuth):
             pair = f"{config.username}:{config.password}".encode()
             found += [config.password, base64.b64encode(pair).decode("ascii")]
@@ -370,7 +373,7 @@ class Authenticator:
             token = self._tokens.get(key)
             if token is not None:
                 found.append(token.value)
-        if config.mtls is not None:
+        if config is not None and config.mtls is not None:
             found.append(config.mtls.key_pem)
         return sorted(
             {form for s in found if len(s) >= 4 for form in written_forms(s)},
