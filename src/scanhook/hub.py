@@ -59,6 +59,7 @@ from scanhook.store.records import (
     StorePolicy,
     is_secret_header,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
@@ -350,6 +351,12 @@ class Hub:
         kept = [] if expire_previous else kept[:KEPT_PREVIOUS_SECRETS]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         return await self.store.set_endpoint_secrets(endpoint_id, secrets)
+
+    async def reseal_secrets(self) -> Resealed:
+        """Seal every endpoint secret again with the first key of the key ring (a key
+        rotation; see ``scanhook secrets rotate-key``)."""
+        await self.start()
+        return await self.store.reseal_secrets()
 
     # -- operating --------------------------------------------------------------------------------
     async def retry_delivery(self, delivery_id: str) -> DeliveryRecord:
