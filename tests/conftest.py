@@ -11,8 +11,8 @@ from __future__ import annotations
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
 from asyncio import selector_events
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
