@@ -38,3 +38,54 @@ def test_rotation_keeps_two_previous_secrets_and_expire_previous_ends_them(
 
     bad = api.session.post(rotate, json={"expire_previous": "yes please"})
     assert bad.status_code == 422
+
+
+def test_secret_header_values_are_masked_and_kept_when_the_mask_comes_back(
+    api: ApiServer,
+) -> None:
+    ep = create(
+        api,
+        headers={"X-Api-Key": "k3y-value-123", "X-Team": "sec"},
+        secret_headers=["x-api-key"],
+    )
+    assert ep["headers"] == {"X-Api-Key": MASK, "X-Team": "sec"}
+    assert ep["secret_headers"] == ["x-api-key"]
+    url = api.url(f"/v1/endpoints/{ep['id']}")
+    shown = api.session.get(url).json()
+    assert shown["headers"] == {"X-Api-Key": MASK, "X-Team": "sec"}
+    assert "k3y-value-123" not in api.session.get(api.url("/v1/endpoints")).text
+
+    # The endpoint as read, sent back with a change: the masked value stays what it was.
+    back = {"headers": {**shown["headers"], "X-Team": "ops"}, "description": "changed"}
+    patched = api.session.patch(url, json=back)
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["headers"] == {"X-Api-Key": MASK, "X-Team": "ops"}
+    stored = api.run(api.hub.store.get_endpoint(ep["id"]))
+    assert stored.headers == {"X-Api-Key": "k3y-value-123", "X-Team": "ops"}
+
+    # A new URL with the mask left in: the value must be given again, never sent elsewhere.
+    moved = api.session.patch(url, json={"url": "http://127.0.0.1:10/other", **back})
+    assert moved.status_code == 422
+    assert moved.json()["error"]["field"] == "headers.X-Api-Key"
+    assert "k3y-value-123" not in moved.text
+    assert api.run(api.hub.store.get_endpoint(ep["id"])).url == "http://127.0.0.1:9/hook"
+    again = {"url": "http://127.0.0.1:10/other", "headers": {"X-Api-Key": "new-k3y"}}
+    assert api.session.patch(url, json=again).status_code == 200
+    assert api.run(api.hub.store.get_endpoint(ep["id"])).headers == {"X-Api-Key": "new-k3y"}
+    # The header stays secret while it is there.
+    assert api.session.get(url).json()["secret_headers"] == ["x-api-key"]
+
+
+def test_secret_headers_must_name_headers(api: ApiServer) -> None:
+    response = api.session.post(
+        api.url("/v1/endpoints"),
+        json={
+            "url": "http://127.0.0.1:9/hook",
+            "headers": {"X-Api-Key": "k3y-value-123"},
+            "secret_headers": ["X-Api-Kye"],
+        },
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "secret_headers"
+    assert "'X-Api-Kye' is not one of the endpoint's headers" in response.text
+    assert "k3y-value-123" not in response.text

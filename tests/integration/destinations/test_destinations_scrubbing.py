@@ -82,3 +82,26 @@ async def test_a_credential_cut_off_by_the_excerpt_limit_is_masked(tmp_path: Pat
     body = record.attempt_log[0].response_body or ""
     assert body.endswith("x" + MASK)
     assert "cut-kkkk" not in body
+
+
+async def test_secret_header_values_echoed_back_are_masked(tmp_path: Path) -> None:
+    value = 'k3y/"secret"-value'
+
+    async def echo(hit: Hit, request: web.Request) -> web.StreamResponse:
+        got = request.headers["X-Api-Key"]
+        return web.Response(status=500, text=json.dumps({"got": got}) + " " + quote(got))
+
+    receiver = Receiver(handler=echo)
+    async with receiving(receiver), hub_on(tmp_path, retry_schedule="0.1s") as hub:
+        endpoint = await hub.add_endpoint(  # raw, no auth: only the header is a credential
+            receiver.url,
+            headers={"X-Api-Key": value, "X-Team": "sec"},
+            secret_headers=["X-Api-Key"],
+        )
+        await hub.publish(ticket(1))
+        await deliver(hub, endpoint.id, 1)
+        (record,) = await deliveries(hub, endpoint.id)
+
+    assert receiver.hits[0].headers["x-api-key"] == value  # it was sent
+    bodies = [a.response_body or "" for a in record.attempt_log]
+    assert bodies == [f'{{"got": "{MASK}"}} {MASK}'] * 2
