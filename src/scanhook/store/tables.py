@@ -91,7 +91,6 @@ endpoints = Table(
     Column("format_options", JSON, nullable=False),
     Column("filter", Text, nullable=True),
     Column("auth", JSON, nullable=True),
-    Column("secret_headers", JSON, nullable=False, default=list, server_default="[]"),
     Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
     # Health, written by the engine through Store.record().
@@ -114,6 +113,8 @@ endpoints = Table(
     # Bumped by every change of the configuration: a claim decodes an endpoint's row again only
     # when it moved (the engine's claims keep the decoded configuration between them).
     Column("config_version", BigInteger, nullable=False, default=0, server_default="0"),
+    # Names of the headers whose values are credentials, sealed like the secrets (0007).
+    Column("secret_headers", JSON, nullable=False, default=list, server_default="[]"),
 )
 
 events = Table(
