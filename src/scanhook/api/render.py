@@ -108,15 +108,27 @@ def mask_headers(ep: Endpoint) -> dict[str, str]:
 
 
 def unmask_headers(
-    new: Mapping[str, str],
+    new: Mapping[str, str] | None,
     current: Endpoint,
     *,
     url: str | None = None,
     secret_headers: Sequence[str] | None = None,
-) -> dict[str, str]:
+) -> dict[str, str] | None:
     """PATCHed ``headers`` where a secret header's value still equal to the mask keeps the
     stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
-    values again (InvalidRequest), so that a masked credential never goes to a new server."""
+    values again (InvalidRequest), so that a stored credential never goes to a new server
+    unless it is given again. ``new`` None: the PATCH keeps the headers as they are, which a
+    new ``url`` allows only when the endpoint has no secret header."""
+    moved = url is not None and url != current.url
+    if new is None:
+        names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
+        if moved and names:
+            raise InvalidRequest(
+                f"headers: the URL changes, so give the secret headers' values again"
+                f" ({', '.join(names)})",
+                field="headers",
+            )
+        return None
     secret = current.secret_headers if secret_headers is None else secret_headers
     stored = {name.lower(): value for name, value in current.headers.items()}
     kept = {}
@@ -127,7 +139,7 @@ def unmask_headers(
                 raise InvalidRequest(
                     f"{field}: no stored value to keep; give the value", field=field
                 )
-            if url is not None and url != current.url:
+            if moved:
                 raise InvalidRequest(
                     f"{field}: the URL changes, so give this secret header's value again",
                     field=field,

@@ -127,6 +127,16 @@ def _show(endpoint: dict[str, Any], as_json: bool, headline: str | None = None) 
     out.print(endpoint_detail(endpoint))
 
 
+SecretHeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret-header",
+        help="A header (given with -H) whose value is a credential: encrypted at rest and"
+        " masked. Repeatable.",
+    ),
+]
+
+
 @endpoint_app.command("add")
 def add(
     url: Annotated[str, typer.Argument(help="Where to POST the notifications, http(s)://…")],
@@ -137,14 +147,7 @@ def add(
     ] = None,
     description: DescriptionOption = None,
     header: HeaderOption = None,
-    secret_header: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--secret-header",
-            help="A header (given with -H) whose value is a credential: encrypted at rest and"
-            " masked. Repeatable.",
-        ),
-    ] = None,
+    secret_header: SecretHeaderOption = None,
     legacy_headers: Annotated[
         bool,
         typer.Option(
@@ -248,6 +251,7 @@ def update(
     event_types: EventTypesOption = None,
     description: DescriptionOption = None,
     header: HeaderOption = None,
+    secret_header: SecretHeaderOption = None,
     legacy_headers: Annotated[
         bool | None,
         typer.Option(
@@ -278,6 +282,7 @@ def update(
         event_types=event_types or None,
         description=description,
         headers=_headers(header),
+        secret_headers=secret_header or None,
         legacy_headers=legacy_headers,
         format=format_,
         filter=filter_,

@@ -89,3 +89,18 @@ def test_secret_headers_must_name_headers(api: ApiServer) -> None:
     assert response.json()["error"]["field"] == "secret_headers"
     assert "'X-Api-Kye' is not one of the endpoint's headers" in response.text
     assert "k3y-value-123" not in response.text
+
+
+def test_a_new_url_alone_needs_the_secret_header_values_again(api: ApiServer) -> None:
+    ep = create(api, headers={"X-Api-Key": "k3y-value-123"}, secret_headers=["X-Api-Key"])
+    url = api.url(f"/v1/endpoints/{ep['id']}")
+    moved = api.session.patch(url, json={"url": "http://127.0.0.1:10/elsewhere"})
+    assert moved.status_code == 422
+    assert moved.json()["error"]["field"] == "headers"
+    assert "X-Api-Key" in moved.text
+    assert "k3y-value-123" not in moved.text
+    same = api.session.patch(url, json={"url": "http://127.0.0.1:9/hook", "description": "d"})
+    assert same.status_code == 200, same.text  # the URL it already has: nothing moves
+    dropped = api.session.patch(url, json={"url": "http://127.0.0.1:10/elsewhere", "headers": {}})
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json()["secret_headers"] == []

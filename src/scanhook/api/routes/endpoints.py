@@ -87,18 +87,19 @@ async def get_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
 async def update_endpoint(request: Request, endpoint_id: ID, body: EndpointPatch) -> EndpointOut:
     hub = hub_of(request)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if changes.get("auth") is not None or changes.get("headers") is not None:
+    if any(changes.get(name) is not None for name in ("auth", "headers", "url")):
         await hub.start()
         current = await hub.store.get_endpoint(endpoint_id)
         if changes.get("auth") is not None:
             changes["auth"] = render.unmask_auth(changes["auth"], current.auth)
-        if changes.get("headers") is not None:
-            changes["headers"] = render.unmask_headers(
-                changes["headers"],
-                current,
-                url=changes.get("url"),
-                secret_headers=changes.get("secret_headers"),
-            )
+        headers = render.unmask_headers(
+            changes.get("headers"),
+            current,
+            url=changes.get("url"),
+            secret_headers=changes.get("secret_headers"),
+        )
+        if headers is not None:
+            changes["headers"] = headers
     return render.endpoint(await hub.update_endpoint(endpoint_id, **changes))
 
 
