@@ -90,7 +90,12 @@ class EndpointOut(BaseModel):
     format: str
     format_options: dict[str, Any]
     filter: str | None
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(
+        description="The values of the headers in secret_headers are shown as '********'."
+    )
+    secret_headers: list[str] = Field(
+        description="Headers whose values are credentials: encrypted at rest, masked here."
+    )
     legacy_headers: bool
     auth: dict[str, Any] | None = Field(description="Secret values are shown as '********'.")
     timeout: float | None
@@ -115,6 +120,10 @@ class EndpointPage(BaseModel):
 
 class RotateSecretIn(_In):
     secret: str | None = Field(None, description="The new secret (whsec_…); generated if omitted.")
+    expire_previous: bool = Field(
+        False,
+        description="End every previous secret now instead of after the overlap (one leaked).",
+    )
 
 
 class SecretOut(BaseModel):

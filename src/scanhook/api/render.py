@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -22,8 +22,15 @@ from scanhook.api.models import (
     RetriedDelivery,
     ScheduleOut,
 )
+from scanhook.errors import InvalidRequest
 from scanhook.notifications.timefmt import format_timestamp
-from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    Endpoint,
+    EventRecord,
+    is_secret_header,
+)
 from scanhook.store.rules import circuit_state
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
@@ -37,6 +44,7 @@ __all__ = [
     "endpoint",
     "event",
     "mask_auth",
+    "mask_headers",
     "moment",
     "notice",
     "requeued",
@@ -44,6 +52,7 @@ __all__ = [
     "schedule",
     "seconds",
     "unmask_auth",
+    "unmask_headers",
 ]
 
 MASK = "********"
@@ -119,6 +128,56 @@ def circuit_delay(ep: Endpoint | None, now: float | None = None) -> CircuitOut |
     return None if shown.state == "closed" else shown
 
 
+def mask_headers(ep: Endpoint) -> dict[str, str]:
+    """The endpoint's headers with the values of its secret headers masked."""
+    return {
+        name: MASK if is_secret_header(name, ep.secret_headers) else value
+        for name, value in ep.headers.items()
+    }
+
+
+def unmask_headers(
+    new: Mapping[str, str] | None,
+    current: Endpoint,
+    *,
+    url: str | None = None,
+    secret_headers: Sequence[str] | None = None,
+) -> dict[str, str] | None:
+    """PATCHed ``headers`` where a secret header's value still equal to the mask keeps the
+    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
+    values again (InvalidRequest), so that a stored credential never goes to a new server
+    unless it is given again. ``new`` None: the PATCH keeps the headers as they are, which a
+    new ``url`` allows only when the endpoint has no secret header."""
+    moved = url is not None and url != current.url
+    if new is None:
+        names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
+        if moved and names:
+            raise InvalidRequest(
+                f"headers: the URL changes, so give the secret headers' values again"
+                f" ({', '.join(names)})",
+                field="headers",
+            )
+        return None
+    secret = current.secret_headers if secret_headers is None else secret_headers
+    stored = {name.lower(): value for name, value in current.headers.items()}
+    kept = {}
+    for name, value in new.items():
+        if value == MASK and is_secret_header(name, secret):
+            field = f"headers.{name}"
+            if name.lower() not in stored or not is_secret_header(name, current.secret_headers):
+                raise InvalidRequest(
+                    f"{field}: no stored value to keep; give the value", field=field
+                )
+            if moved:
+                raise InvalidRequest(
+                    f"{field}: the URL changes, so give this secret header's value again",
+                    field=field,
+                )
+            value = stored[name.lower()]
+        kept[name] = value
+    return kept
+
+
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
     return {
         "id": ep.id,
@@ -128,7 +187,8 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
         "format": ep.format,
         "format_options": dict(ep.format_options),
         "filter": ep.filter,
-        "headers": dict(ep.headers),
+        "headers": mask_headers(ep),
+        "secret_headers": list(ep.secret_headers),
         "legacy_headers": ep.legacy_headers,
         "auth": mask_auth(ep.auth),
         "timeout": ep.timeout,

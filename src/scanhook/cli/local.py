@@ -50,8 +50,8 @@ class LocalBackend(Backend):
         reason = None if enabled else "disabled by an operator"
         return _dump(render.endpoint(await self.hub.set_enabled(endpoint_id, enabled, reason)))
 
-    async def rotate_secret(self, endpoint_id: str) -> JSON:
-        endpoint = await self.hub.rotate_secret(endpoint_id)
+    async def rotate_secret(self, endpoint_id: str, *, expire_previous: bool = False) -> JSON:
+        endpoint = await self.hub.rotate_secret(endpoint_id, expire_previous=expire_previous)
         return {"secret": render.current_secret(endpoint)}
 
     async def test_endpoint(self, endpoint_id: str, event_type: str) -> JSON:

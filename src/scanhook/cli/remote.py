@@ -110,9 +110,11 @@ class ApiBackend(Backend):
         result: JSON = await self._call("POST", f"/v1/endpoints/{_segment(endpoint_id)}/{action}")
         return result
 
-    async def rotate_secret(self, endpoint_id: str) -> JSON:
+    async def rotate_secret(self, endpoint_id: str, *, expire_previous: bool = False) -> JSON:
         result: JSON = await self._call(
-            "POST", f"/v1/endpoints/{_segment(endpoint_id)}/rotate-secret"
+            "POST",
+            f"/v1/endpoints/{_segment(endpoint_id)}/rotate-secret",
+            body={"expire_previous": expire_previous},
         )
         return result
 

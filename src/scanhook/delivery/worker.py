@@ -262,11 +262,13 @@ class Worker:
     # -- one attempt ------------------------------------------------------------------------------
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         """Send one delivery and queue its outcome for the next cycle. Raw endpoints without
-        ``auth`` are sent here (the hot path); the others through ``destinations``."""
+        ``auth`` or secret headers are sent here (the hot path); the others through
+        ``destinations``."""
         endpoint = delivery.endpoint
         started = self._clock()
         timeout = max(0.1, min(endpoint.timeout or self._request_timeout, self._lease * 0.8))
-        raw = endpoint.format == "raw" and endpoint.auth is None
+        # Credentials (auth, secret headers) need scrubbing from what the receiver answers.
+        raw = endpoint.format == "raw" and endpoint.auth is None and not endpoint.secret_headers
         final = False
         try:
             if raw:

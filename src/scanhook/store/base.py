@@ -26,6 +26,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["Store"]
@@ -80,6 +81,11 @@ class Store(abc.ABC):
     async def set_endpoint_secrets(
         self, endpoint_id: str, secrets: Sequence[EndpointSecret]
     ) -> Endpoint: ...
+
+    @abc.abstractmethod
+    async def reseal_secrets(self) -> Resealed:
+        """Seal every endpoint secret again with the first key of the store's key ring, in one
+        transaction (a key rotation: the ring holds the new key first, then the old ones)."""
 
     # -- events ---------------------------------------------------------------------------------
     @abc.abstractmethod

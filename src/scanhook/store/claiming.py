@@ -24,6 +24,7 @@ from scanhook.store.codec import endpoint_from_row
 from scanhook.store.driver_sql import executemany, fetchall
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
+from scanhook.store.secretbox import keys_of
 
 __all__ = ["ClaimMemory", "ClaimRound", "claim", "claim_round", "next_due_at"]
 
@@ -167,7 +168,8 @@ class ClaimMemory:
     """What a store keeps between its claims: where the next claim starts serving endpoints
     (just after the endpoint the previous one served first), and the configuration of the
     endpoints it claimed for, by id, with the ``config_version`` it was read at: a claim reads
-    an endpoint's whole row (and decodes its JSON) again only when that changed."""
+    an endpoint's whole row (and decodes its JSON, and decrypts its secrets) again only when
+    that changed."""
 
     after: str | None = None
     configs: dict[str, tuple[int, Endpoint]] = field(default_factory=dict)
@@ -187,8 +189,9 @@ class ClaimMemory:
         if stale:
             if len(configs) + len(stale) > _CONFIGS_MAX:
                 configs.clear()
+            keys = keys_of(connection)
             for full in connection.execute(q.ENDPOINTS_BY_IDS, {"ids": stale}):
-                endpoint = _configuration(endpoint_from_row(full))
+                endpoint = _configuration(endpoint_from_row(full, keys))
                 configs[full.id] = (full.config_version, endpoint)
                 found[full.id] = endpoint
         return found
@@ -348,7 +351,7 @@ def _lease(
 
 
 def _endpoint_due_at(connection: Connection, row: Row[Any], now: float) -> float | None:
-    endpoint = endpoint_from_row(row)
+    endpoint = endpoint_from_row(row, None)  # planning needs no secret
     sending = connection.execute(q.SENDING_OF_ENDPOINT, {"endpoint_id": endpoint.id}).all()
     leases = [s.lease_until if s.lease_until is not None else now for s in sending]
     in_flight = sorted(t for t in leases if t >= now)

@@ -24,6 +24,7 @@ from scanhook.store import (
     publishing,
     recording,
     remote_refs,
+    resealing,
     schedules,
     tokens,
 )
@@ -39,6 +40,7 @@ from scanhook.store.records import (
     NewEvent,
     PublishResult,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["Body", "TransactionalStore"]
@@ -106,6 +108,9 @@ class TransactionalStore(Store):
             "set_endpoint_secrets",
             lambda c: operating.set_endpoint_secrets(c, endpoint_id, secrets, now),
         )
+
+    async def reseal_secrets(self) -> Resealed:
+        return await self._write("reseal_secrets", resealing.reseal)
 
     # -- events ---------------------------------------------------------------------------------
     async def publish(self, events: Sequence[NewEvent]) -> list[PublishResult]:

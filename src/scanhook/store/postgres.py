@@ -22,7 +22,8 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from scanhook.store import claiming, liveness, operating
+from scanhook.errors import ConfigurationError
+from scanhook.store import claiming, liveness, operating, secretbox
 from scanhook.store import queries as q
 from scanhook.store.delegating import Body, TransactionalStore
 from scanhook.store.migrate import upgrade_postgresql
@@ -45,6 +46,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.secretbox import KeyRing
 
 __all__ = ["PostgresStore"]
 
@@ -60,18 +62,36 @@ class PostgresStore(TransactionalStore):
     """A scanhook database on PostgreSQL, ``postgresql://user:password@host:port/database``."""
 
     def __init__(
-        self, url: str, policy: StorePolicy | None = None, *, pool_size: int = DEFAULT_POOL_SIZE
+        self,
+        url: str,
+        policy: StorePolicy | None = None,
+        *,
+        secret_key: str | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ) -> None:
+        """``secret_key``: the key ring that seals endpoint secrets (``SCANHOOK_SECRET_KEY``'s
+        form); required, as every process sharing the database needs the same one."""
         self.policy = policy or StorePolicy()
         self.url = postgres_url(url)
         self.label = postgres_label(self.url)
+        if not secret_key:
+            raise ConfigurationError(
+                f"{secretbox.KEY_SETTING} is required with PostgreSQL: endpoint secrets are"
+                " stored encrypted with it, and every process sharing the database needs the same"
+                " key (make one with `scanhook secrets generate-key`)"
+            )
+        self._keys = KeyRing.parse(secret_key)
         self._engine = make_postgres_engine(self.url, pool_size)
+        secretbox.bind(self._engine, self.keys)
         self._db = PgRunner(self._engine, self.label, pool_size)
         self._listener = Listener(libpq_conninfo(self.url), self.label)
         self._leadership = Leadership(libpq_conninfo(self.url), self.label)
         # Workers start their turns at different endpoints.
         self._claim_memory = claiming.ClaimMemory()
         self._worker_locks: dict[str, WorkerLock] = {}
+
+    def keys(self) -> KeyRing:
+        return self._keys
 
     async def _read(self, op: str, fn: Body[T]) -> T:
         return await self._db.transaction(op, fn)
@@ -86,7 +106,7 @@ class PostgresStore(TransactionalStore):
     # -- lifecycle ------------------------------------------------------------------------------
     async def upgrade(self) -> None:
         url = self.url.render_as_string(hide_password=False)
-        await self._db.call("upgrade", lambda: upgrade_postgresql(url))
+        await self._db.call("upgrade", lambda: upgrade_postgresql(url, self._keys))
 
     async def close(self) -> None:
         locks, self._worker_locks = list(self._worker_locks.values()), {}

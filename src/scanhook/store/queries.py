@@ -103,11 +103,13 @@ __all__ = [
     "RECLAIM_LEASES_OF",
     "RELEASE",
     "REQUEUE_DELIVERY",
+    "SEALED_COLUMNS",
     "SENDING_COUNTS",
     "SENDING_OF_ENDPOINT",
     "SET_DELIVERY_OUTCOME",
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
+    "SET_SEALED_COLUMNS",
     "WORKERS",
     "claim_idempotency_keys",
     "first_seq_where",
@@ -679,4 +681,28 @@ ORPHAN_EVENTS_BEFORE = (
 DELETE_EVENTS: Delete = delete(events).where(events.c.id.in_(bindparam("ids", expanding=True)))
 DELETE_EXPIRED_IDEMPOTENCY_KEYS: Delete = delete(idempotency_keys).where(
     idempotency_keys.c.created_at < bindparam("before")
+)
+
+
+# -- sealing endpoint secrets again under a new key ----------------------------------------------
+#: Every endpoint's sealed columns, locked until the transaction ends (PostgreSQL): an edit made
+#: meanwhile waits, and is not overwritten by the old values sealed again.
+SEALED_COLUMNS = (
+    select(
+        endpoints.c.id,
+        endpoints.c.secrets,
+        endpoints.c.auth,
+        endpoints.c.headers,
+        endpoints.c.secret_headers,
+    )
+    .order_by(endpoints.c.id)
+    .with_for_update()
+)
+#: The sealed columns of one endpoint; its configuration did not change (no config_version).
+SET_SEALED_COLUMNS: Update = (
+    update(endpoints)
+    .where(endpoints.c.id == bindparam("b_id"))
+    .values(
+        secrets=bindparam("b_secrets"), auth=bindparam("b_auth"), headers=bindparam("b_headers")
+    )
 )

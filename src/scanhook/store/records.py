@@ -6,7 +6,7 @@ Ids are text: a prefix and a ULID (time-ordered), e.g. ``ep_01JD…``, ``evt_01J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ __all__ = [
     "NewEvent",
     "PublishResult",
     "StorePolicy",
+    "is_secret_header",
 ]
 
 DeliveryStatus = Literal["pending", "sending", "succeeded", "failed"]
@@ -53,6 +54,9 @@ class Endpoint:
     enabled: bool = True
     disabled_reason: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Names of ``headers`` whose values are credentials (case-insensitive): sealed at rest,
+    #: masked in the API, scrubbed from what receivers echo.
+    secret_headers: tuple[str, ...] = ()
     legacy_headers: bool = False
     timeout: float | None = None
     max_in_flight: int = 10
@@ -76,6 +80,12 @@ class Endpoint:
     circuit_failed_probes: int = 0
     #: Why it opened, e.g. "5 consecutive failures; last: HTTP 500".
     circuit_reason: str | None = None
+
+
+def is_secret_header(name: str, secret_headers: Sequence[str]) -> bool:
+    """Whether the header ``name`` is one of ``secret_headers`` (names are case-insensitive)."""
+    lowered = name.lower()
+    return any(lowered == secret.lower() for secret in secret_headers)
 
 
 @dataclass(frozen=True, slots=True)

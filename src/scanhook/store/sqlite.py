@@ -18,6 +18,7 @@ heartbeat, and takes over as soon as the holder has ended.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,13 +28,14 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
-from scanhook.store import claiming, liveness, operating, recording
+from scanhook.store import claiming, liveness, operating, recording, secretbox
 from scanhook.store import queries as q
 from scanhook.store.delegating import Body, TransactionalStore
 from scanhook.store.file_lock import FileLock
 from scanhook.store.lane import Lane
 from scanhook.store.migrate import upgrade_sqlite
 from scanhook.store.records import AttemptOutcome, ClaimedDelivery, StorePolicy
+from scanhook.store.secretbox import KeyRing
 from scanhook.store.sqlite_engine import make_sqlite_engine, sqlite_path
 
 __all__ = ["INLINE_OUTCOMES", "SHARED_FILE_STALE", "SqliteStore"]
@@ -54,12 +56,21 @@ INLINE_OUTCOMES = 8
 class SqliteStore(TransactionalStore):
     """A scanhook database in one SQLite file, ``sqlite:///path`` (``sqlite:////abs/path``)."""
 
-    def __init__(self, url: str, policy: StorePolicy | None = None) -> None:
+    def __init__(
+        self, url: str, policy: StorePolicy | None = None, *, secret_key: str | None = None
+    ) -> None:
+        """``secret_key``: the key ring that seals endpoint secrets (``SCANHOOK_SECRET_KEY``'s
+        form); None: the key file beside the database, made on first use when there is none."""
         self.policy = policy or StorePolicy()
         self.path = sqlite_path(url)
         label = f"SQLite database {self.path}"
+        self._secret_key = secret_key
+        self._keys: KeyRing | None = None
+        self._keys_lock = threading.Lock()
         self._writer_engine = make_sqlite_engine(self.path, writer=True)
         self._reader_engine = make_sqlite_engine(self.path, writer=False)
+        for engine in (self._writer_engine, self._reader_engine):
+            secretbox.bind(engine, self.keys)
         self._writer = Lane(self._writer_engine, "scanhook-sqlite-writer", label)
         self._reader = Lane(self._reader_engine, "scanhook-sqlite-reader", label)
         self._claim_memory = claiming.ClaimMemory()
@@ -71,6 +82,17 @@ class SqliteStore(TransactionalStore):
         self._warned_shared = False
         #: Workers whose row was written once (a missing row later: taken for dead).
         self._announced: set[str] = set()
+
+    def keys(self) -> KeyRing:
+        """The key ring (read, or the key file made, on first use)."""
+        if self._keys is None:
+            with self._keys_lock:
+                if self._keys is None:
+                    if self._secret_key is not None:
+                        self._keys = KeyRing.parse(self._secret_key)
+                    else:
+                        self._keys = secretbox.load_key_file(secretbox.key_file_of(self.path))
+        return self._keys
 
     async def _read(self, op: str, fn: Body[T]) -> T:
         return await self._reader.transaction(op, fn)
@@ -86,7 +108,7 @@ class SqliteStore(TransactionalStore):
     async def upgrade(self) -> None:
         def run() -> None:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            upgrade_sqlite(self._writer_engine, self.path)
+            upgrade_sqlite(self._writer_engine, self.path, self.keys())
 
         await self._writer.call("upgrade", run)
 
