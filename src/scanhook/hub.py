@@ -231,7 +231,8 @@ class Hub:
         except ValidationError as exc:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
-        format_options = validate_options(spec.format, spec.format_options)
+        # A template is rendered (in a render process) to check it: off the event loop.
+        format_options = await asyncio.to_thread(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
         # of these formats are ordered unless the user said otherwise.
@@ -274,7 +275,8 @@ class Hub:
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
-            fields["format_options"] = validate_options(
+            fields["format_options"] = await asyncio.to_thread(
+                validate_options,
                 fields.get("format", current.format),
                 fields.get("format_options", current.format_options),
             )
