@@ -423,21 +423,55 @@ def _check_arguments(args: Iterable[object], what: str, budget: _Budget) -> None
             raise RenderError(f"{what} was given {arg}, more than the output budget allows")
 
 
+class _Binder:
+    """A filter's arguments by parameter name, defaults filled in: ``inspect.Signature.bind``
+    for filters with ``*args``/``**kwargs`` (``format``), a cheaper equivalent for the rest."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self.signature = inspect.signature(function)
+        parameters = list(self.signature.parameters.values())
+        self.simple = all(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters
+        )
+        self.names = [p.name for p in parameters]
+        self.defaults = {p.name: p.default for p in parameters if p.default is not p.empty}
+
+    def call(
+        self,
+        function: Callable[..., Any],
+        check: Callable[[Arguments, _Budget], None],
+        budget: _Budget,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+    ) -> Any:
+        """``check`` the arguments (it may replace some), then call ``function`` with them."""
+        if not self.simple or len(args) > len(self.names):
+            bound = self.signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            check(bound.arguments, budget)
+            return function(*bound.args, **bound.kwargs)
+        arguments = {**self.defaults, **dict(zip(self.names, args, strict=False)), **kwargs}
+        missing = [name for name in self.names if name not in arguments]
+        if missing:  # the filter itself says what is missing
+            return function(*args, **kwargs)
+        check(arguments, budget)
+        positional = [arguments[name] for name in self.names[: len(args)]]
+        return function(*positional, **{key: arguments[key] for key in kwargs})
+
+
 def _guard_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
     check = _FILTER_CHECKS.get(name)
-    signature = inspect.signature(function) if check is not None else None
+    binder = _Binder(function) if check is not None else None
 
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         budget = _budget()
         budget.tick()
         _check_arguments([*args, *kwargs.values()], f"filter '{name}'", budget)
-        if check is not None and signature is not None:
-            bound = signature.bind(*args, **kwargs)
-            bound.apply_defaults()
-            check(bound.arguments, budget)
-            args, kwargs = bound.args, bound.kwargs
-        result = function(*args, **kwargs)
+        if check is not None and binder is not None:
+            result = binder.call(function, check, budget, args, kwargs)
+        else:
+            result = function(*args, **kwargs)
         budget.check_size(result, f"the result of filter '{name}'")
         return result
 
