@@ -47,8 +47,9 @@ __all__ = ["ROUTING_ROUNDS", "Body", "TransactionalStore"]
 T = TypeVar("T")
 
 #: A publish routes its events outside the write transaction up to this many times while the
-#: enabled endpoints keep changing under it; then once more inside it, so it never fails for that.
-ROUTING_ROUNDS = 3
+#: enabled endpoints keep changing under it (the first with the endpoints it last read); then
+#: once more inside it, so it never fails for that.
+ROUTING_ROUNDS = 4
 
 #: A transaction body: a blocking function of the connection, run inside the transaction.
 Body: TypeAlias = Callable[[Connection], T]
@@ -128,11 +129,20 @@ class TransactionalStore(Store):
             notify=True,
         )
 
-    async def _route(self, events: Sequence[NewEvent]) -> publishing.Routes:
-        """Where ``events`` go: endpoints from a read transaction, filters evaluated on a worker
-        thread (neither the event loop nor a database lane waits for them)."""
-        enabled = await self._read("route", publishing.read_endpoints)
-        return await asyncio.to_thread(publishing.route, enabled, events)
+    #: The enabled endpoints the last routing read; a publish routes with them and its write
+    #: transaction checks they are still current (else they are read again).
+    _enabled: publishing.EnabledEndpoints | None = None
+
+    async def _route(self, events: Sequence[NewEvent], fresh: bool) -> publishing.Routes:
+        """Where ``events`` go, with the enabled endpoints last read (``fresh``: read them now,
+        in a read transaction). Filters are evaluated on a worker thread, never on the event
+        loop or a database lane; without filters, routing is only event-type globs."""
+        enabled = self._enabled
+        if fresh or enabled is None:
+            enabled = self._enabled = await self._read("route", publishing.read_endpoints)
+        if any(endpoint.filter for endpoint in enabled.endpoints):
+            return await asyncio.to_thread(publishing.route, enabled, events)
+        return publishing.route(enabled, events)
 
     async def _routed_write(
         self,
@@ -143,13 +153,14 @@ class TransactionalStore(Store):
         notify: bool,
     ) -> T:
         """``fn(connection, routes)`` in a write transaction, with ``events`` routed beforehand;
-        routed again when the endpoints changed in between (``RoutesChanged``)."""
+        routed again, with the endpoints read afresh, when they changed (``RoutesChanged``)."""
+        fresh = False
         for _ in range(ROUTING_ROUNDS if events else 0):
-            routes = await self._route(events)
+            routes = await self._route(events, fresh)
             try:
                 return await self._write(op, _with_routes(fn, routes), notify=notify)
             except publishing.RoutesChanged:
-                continue
+                fresh = True
         return await self._write(op, _with_routes(fn, None), notify=notify)
 
     async def get_event(self, event_id: str) -> EventRecord:

@@ -2,12 +2,13 @@
 written in the caller's transaction with bulk statements.
 
 Which endpoints each event goes to (:class:`Routes`) is worked out *before* the write
-transaction, from the enabled endpoints read in a read transaction (:func:`read_endpoints`,
-:func:`route`): evaluating filters never holds the write lock. The write transaction then reads
-only the enabled endpoints' ids and ``config_version`` (which every change of an endpoint's
-configuration bumps); when they differ from those the routes were computed from, an endpoint was
-created, changed, enabled, disabled or deleted meanwhile, and :class:`RoutesChanged` rolls the
-transaction back for the caller to route again.
+transaction, from the enabled endpoints as a read transaction saw them (:func:`read_endpoints`,
+:func:`route`; the store keeps the last ones it read): evaluating filters never holds the write
+lock. The write transaction then reads only the enabled endpoints' ids and ``config_version``
+(which every change of an endpoint's configuration bumps); when they differ from those the routes
+were computed from, an endpoint was created, changed, enabled, disabled or deleted since (by this
+process or another), and :class:`RoutesChanged` rolls the transaction back for the caller to read
+the endpoints again and route again.
 """
 
 from __future__ import annotations

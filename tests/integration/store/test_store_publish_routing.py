@@ -12,7 +12,7 @@ from storekit import MakeEndpoint, new_event, ticket
 
 from scanhook import routing
 from scanhook.notifications import Notification
-from scanhook.store import Endpoint, Store
+from scanhook.store import Endpoint, Store, StorePolicy, open_store
 from scanhook.store import publishing as publishing_module
 from scanhook.store.delegating import ROUTING_ROUNDS
 from scanhook.store.publishing import Routes
@@ -27,8 +27,8 @@ def race(monkeypatch: pytest.MonkeyPatch, store: Store, changes: list[Change]) -
     original = store._route  # type: ignore[attr-defined]
     rounds: list[int] = []
 
-    async def route_then_change(events: Sequence[NewEvent]) -> Routes:
-        routes: Routes = await original(events)
+    async def route_then_change(events: Sequence[NewEvent], fresh: bool) -> Routes:
+        routes: Routes = await original(events, fresh)
         rounds.append(len(rounds) + 1)
         if changes:
             await changes.pop(0)()
@@ -91,9 +91,25 @@ async def test_endpoints_that_keep_changing_are_routed_in_the_transaction_at_las
     rounds = race(monkeypatch, store, changes)
     [result] = await store.publish([new_event()])
     assert rounds == list(range(1, ROUTING_ROUNDS + 1))
-    # The last change set "true" (ROUTING_ROUNDS is odd) or "false": the publish follows it.
+    # The last change set "true" or "false": the publish follows it.
     last = (await store.get_endpoint(endpoint.id)).filter
     assert result.deliveries == (1 if last == "true" else 0)
+
+
+async def test_an_endpoint_changed_by_another_process_is_routed_as_it_is_now(
+    store: Store, make_endpoint: MakeEndpoint, db_url: str, policy: StorePolicy
+) -> None:
+    endpoint = await make_endpoint(filter='ticket.severity == "Low"')
+    [first] = await store.publish([new_event(ticket(severity="High"))])
+    assert first.deliveries == 0  # this store now remembers the endpoints it routed with
+    other = open_store(db_url, policy)  # another API process on the same database
+    try:
+        await other.update_endpoint(replace(await other.get_endpoint(endpoint.id), filter=None))
+        created = await other.create_endpoint(replace(endpoint, id="ep_other", filter=None))
+    finally:
+        await other.close()
+    [second] = await store.publish([new_event(ticket(severity="High"))])
+    assert await targets(store, second.event_id) == {endpoint.id, created.id}
 
 
 async def test_filters_are_not_evaluated_on_the_writer_thread(
