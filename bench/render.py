@@ -1,6 +1,6 @@
 """What rendering a ``template`` endpoint's body costs per delivery: in the scanhook process (the
 sandbox alone, as before the render pool) versus in a render process of the pool, as the engine
-does it now (on a worker thread, ``asyncio.to_thread``), one at a time and 16 at a time.
+does it now (on a render thread, ``render_pool.off_loop``), one at a time and 16 at a time.
 
     .venv/bin/python bench/render.py                # 5 repeats of 2,000 renders each
     .venv/bin/python bench/render.py --repeat 3 --renders 500
@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
-from scanhook.formats.render_pool import RenderPool
+from scanhook.formats.render_pool import RenderPool, off_loop
 from scanhook.formats.template import _SAMPLES, _variables
 from scanhook.formats.template_sandbox import render_template
 from scanhook.notifications import parse
@@ -86,7 +86,7 @@ async def measure(renders: int, pool: RenderPool) -> dict[str, float]:
         return render_template(TEMPLATE, values, MAX_BYTES)
 
     async def pooled() -> bytes:
-        return await asyncio.to_thread(pool.render, TEMPLATE, values, MAX_BYTES)
+        return await off_loop(pool.render, TEMPLATE, values, MAX_BYTES)
 
     await pooled()  # the render processes have started and compiled the template
     results = {

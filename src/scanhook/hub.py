@@ -41,6 +41,7 @@ from scanhook.endpoints import EndpointOptions, EndpointPatch
 from scanhook.errors import InvalidRequest, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
+from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.scheduler import Clock, PassResult, Scheduler
 from scanhook.schedules import Notice, parse_patch, parse_schedule, upcoming_notices
@@ -232,7 +233,7 @@ class Hub:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
         # A template is rendered (in a render process) to check it: off the event loop.
-        format_options = await asyncio.to_thread(validate_options, spec.format, spec.format_options)
+        format_options = await off_loop(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
         # of these formats are ordered unless the user said otherwise.
@@ -275,7 +276,7 @@ class Hub:
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
-            fields["format_options"] = await asyncio.to_thread(
+            fields["format_options"] = await off_loop(
                 validate_options,
                 fields.get("format", current.format),
                 fields.get("format_options", current.format_options),

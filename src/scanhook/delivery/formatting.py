@@ -8,7 +8,6 @@ back in that zone and rendered with :func:`scanhook.formats.render`. Everything 
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import tzinfo
 
@@ -21,6 +20,7 @@ from scanhook.formats import (
     describe_failure,
     render,
 )
+from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, parse
 from scanhook.store.records import ClaimedDelivery
 
@@ -105,9 +105,9 @@ async def prepare_off_loop(
     tz: tzinfo,
     remote_id: str | None = None,
 ) -> Prepared | Skip:
-    """:func:`prepare`, on a worker thread for the formats of :data:`OFF_LOOP_FORMATS`."""
+    """:func:`prepare`, on a render thread for the formats of :data:`OFF_LOOP_FORMATS`."""
     if delivery.endpoint.format in OFF_LOOP_FORMATS:
-        return await asyncio.to_thread(prepare, delivery, notification, tz, remote_id)
+        return await off_loop(prepare, delivery, notification, tz, remote_id)
     return prepare(delivery, notification, tz, remote_id)
 
 

@@ -10,13 +10,17 @@ within the render's deadline plus :data:`GRACE`; the next render starts a fresh 
 process gets no environment (no database URL, no key) and talks JSON over its pipes only.
 
 :meth:`RenderPool.render` blocks the calling thread until the answer (or the kill): call it from
-a worker thread (``asyncio.to_thread``), never on the event loop. It is thread-safe.
+a worker thread, never on the event loop — :func:`off_loop` runs a function that renders on the
+render threads, which wait for the render processes so that the event loop's default executor
+(DNS lookups, routing) never does. It is thread-safe.
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
+import functools
 import json
 import os
 import select
@@ -25,13 +29,17 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar
 
 from scanhook.formats.base import RenderError
 from scanhook.formats.template_sandbox import RENDER_SECONDS
 
-__all__ = ["GRACE", "MEMORY_LIMIT", "POOL_SIZE", "RenderPool", "default_pool"]
+__all__ = ["GRACE", "MEMORY_LIMIT", "POOL_SIZE", "RenderPool", "default_pool", "off_loop"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 #: Render processes at most (each renders one template at a time).
 POOL_SIZE = 2
@@ -261,7 +269,11 @@ class RenderPool:
             process.kill()
 
 
+#: Threads that wait for render processes: a few per process (the rest queue for a thread).
+RENDER_THREADS = 4 * POOL_SIZE
+
 _default: RenderPool | None = None
+_executor: ThreadPoolExecutor | None = None
 _default_lock = threading.Lock()
 
 
@@ -273,3 +285,19 @@ def default_pool() -> RenderPool:
             _default = RenderPool()
             atexit.register(_default.close)
         return _default
+
+
+def _render_threads() -> ThreadPoolExecutor:
+    global _executor
+    with _default_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(RENDER_THREADS, thread_name_prefix="scanhook-render")
+        return _executor
+
+
+async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``function(*args, **kwargs)`` (something that renders templates) on a render thread."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(
+        _render_threads(), functools.partial(function, *args, **kwargs)
+    )
