@@ -615,6 +615,8 @@ def compile_template(source: str) -> Any:
         raise ValueError(f"template {where}{exc.message or exc}") from None
     except RecursionError:
         raise ValueError("template is nested too deeply") from None
+    except SyntaxError as exc:  # the generated Python: e.g. more than 20 nested loops
+        raise ValueError(f"template is nested too deeply ({exc.msg})") from None
 
 
 def render_template(

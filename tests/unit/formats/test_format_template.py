@@ -66,6 +66,12 @@ def test_utf8_output_and_options() -> None:
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursed too deeply"),
         ("{% set l = [1] %}{{ l.append(2) }}", "SecurityError"),
         ("{{ undefined_function() }}", "template failed"),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "template is nested too deeply"),
+        (
+            "{% for a in x %}" * 25 + "{% endfor %}" * 25,
+            "template is nested too deeply (too many statically nested blocks)",
+        ),
+        ("{% if a %}" * 120 + "{% endif %}" * 120, "template is nested too deeply"),
     ],
 )
 def test_bad_templates_are_refused_when_the_endpoint_is_saved(source: str, fragment: str) -> None:
