@@ -3,13 +3,19 @@ time; the constructs RE2 lacks are refused, naming them."""
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
 
 from scanhook.filters import FilterError, compile_filter
-from scanhook.filters.regex import MAX_PATTERN_LENGTH, compile_pattern
-from scanhook.notifications import parse
+from scanhook.filters.regex import (
+    MAX_PATTERN_LENGTH,
+    MAX_PROGRAM_SIZE,
+    MAX_SEARCHED,
+    compile_pattern,
+)
+from scanhook.notifications import Notification, parse
 
 #: Patterns that backtrack exponentially (or with a high power) in Python's ``re``, each with a
 #: text that makes them do it: 30 characters already took ``re`` minutes for most of them.
@@ -128,3 +134,58 @@ def test_the_filter_error_points_at_the_pattern() -> None:
         compile_filter('ticket.asset_name matches "x(?<=y)"')
     assert caught.value.position == 27
     assert "lookahead or lookbehind ('(?<='" in caught.value.problem
+
+
+def test_a_pattern_too_costly_per_character_is_refused() -> None:
+    assert compile_pattern("a.{124}c").program_size <= MAX_PROGRAM_SIZE
+    with pytest.raises(ValueError, match=r"too complex \(RE2 program size 1006, at most 1000"):
+        compile_pattern("a.{125}c")
+
+
+def test_the_patterns_of_one_filter_are_bounded_together() -> None:
+    clause = 'ticket.asset_name matches "a[ab]{90}c"'
+    compile_filter(" or ".join([clause] * 20))
+    with pytest.raises(FilterError, match="too complex together"):
+        compile_filter(" or ".join([clause] * 21))
+
+
+def test_the_costliest_filter_on_a_huge_field_is_still_quick() -> None:
+    """The worst a filter can do: patterns as costly as allowed, on a 1 MB field of the text
+    that defeats RE2's DFA. Only the first MAX_SEARCHED characters are searched."""
+    f = compile_filter(
+        'finished_scan.name matches "a.{124}c" or finished_scan.name matches "b.{124}c"'
+    )
+    rng = random.Random(1)
+    name = "".join(rng.choice("ab") for _ in range(1_000_000))
+    scan = _scan(name)
+    started = time.monotonic()
+    assert f.matches(scan) is False
+    assert time.monotonic() - started < 1.0  # about 40 ms measured; re2 alone took 1.2 s per MB
+    assert (
+        compile_filter('finished_scan.name matches "c"').matches(_scan("a" * MAX_SEARCHED + "c"))
+        is False
+    )  # beyond the searched part
+    assert compile_filter('finished_scan.name matches "c"').matches(
+        _scan("a" * (MAX_SEARCHED - 1) + "c")
+    )
+
+
+def _scan(name: str) -> Notification:
+    return parse(
+        {
+            "finished_scan": {
+                "name": name,
+                "type": "network",
+                "started": "2026-01-01 02:30",
+                "finished": "2026-01-01 03:27",
+                "duration": "00:57",
+                "status": "Completed",
+                "errors": "",
+                "critical_cnt": 0,
+                "high_cnt": 0,
+                "medium_cnt": 0,
+                "low_cnt": 0,
+                "link": "https://sc.example.com/scans/view/1",
+            }
+        }
+    )
