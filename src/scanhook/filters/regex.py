@@ -84,8 +84,8 @@ class Pattern:
     def search(self, text: str) -> bool:
         """Whether the pattern is found anywhere in the first :data:`MAX_SEARCHED` characters
         of ``text`` (like ``re.search``)."""
-        if len(text) > MAX_SEARCHED:
-            text = text[:MAX_SEARCHED]
+        if len(text) > MAX_SEARCHED:  # the rest is not read; $ still means the text's end
+            return self._compiled.search(text, 0, MAX_SEARCHED) is not None
         return self._compiled.search(text) is not None
 
 

@@ -168,6 +168,9 @@ def test_the_costliest_filter_on_a_huge_field_is_still_quick() -> None:
     assert compile_filter('finished_scan.name matches "c"').matches(
         _scan("a" * (MAX_SEARCHED - 1) + "c")
     )
+    # $ is the end of the field, not of the part searched
+    assert compile_filter('finished_scan.name matches "a$"').matches(_scan("a" * 20_000)) is False
+    assert compile_filter('finished_scan.name matches "a$"').matches(_scan("a" * 100))
 
 
 def _scan(name: str) -> Notification:
