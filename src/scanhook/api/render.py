@@ -34,7 +34,6 @@ __all__ = [
     "notice",
     "schedule",
     "seconds",
-    "unmask_auth",
 ]
 
 MASK = "********"
@@ -77,17 +76,6 @@ def mask_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
     if auth is None:
         return None
     return {k: (v if k in _PLAIN_AUTH_KEYS or v is None else MASK) for k, v in auth.items()}
-
-
-def unmask_auth(
-    new: Mapping[str, Any] | None, current: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """A PATCHed ``auth`` where a value still equal to the mask keeps the stored value (so an
-    endpoint read from the API can be sent back without losing its secrets)."""
-    if new is None:
-        return None
-    current = current or {}
-    return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
 
 
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:

@@ -54,6 +54,7 @@ __all__ = [
     "MutualTls",
     "NoAuth",
     "OAuth2Auth",
+    "keep_masked_credentials",
     "load_auth",
     "validate_auth",
 ]
@@ -229,6 +230,46 @@ def validate_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
             ) from None
     checked: dict[str, Any] = config.model_dump(mode="json", exclude_none=True)
     return checked
+
+
+def keep_masked_credentials(
+    new: Mapping[str, Any], current: Mapping[str, Any] | None, *, url_changed: bool
+) -> dict[str, Any]:
+    """A changed ``auth`` in which each value still equal to the mask (as the API shows stored
+    credentials) takes the stored value, so an endpoint read back can be saved unchanged.
+
+    Only while the credentials would go where they went before: the endpoint's url, the auth
+    type and the OAuth2 ``token_url`` all unchanged. Otherwise InvalidRequest asks for the
+    credentials again, so that nobody who can only see the mask can send the stored secret to
+    a server of their choosing."""
+    masked = [key for key, value in new.items() if isinstance(value, str) and value == MASK]
+    if not masked:
+        return dict(new)
+    stored = dict(current or {})
+    changed = [
+        name
+        for name, differs in (
+            ("url", url_changed),
+            ("auth.type", new.get("type") != stored.get("type")),
+            ("auth.token_url", new.get("token_url") != stored.get("token_url")),
+        )
+        if differs
+    ]
+    field = f"auth.{masked[0]}"
+    wanted = ", ".join(f"auth.{key}" for key in masked)
+    if changed:
+        raise InvalidRequest(
+            f"{field}: {' and '.join(changed)} changed, so the stored credentials are not "
+            f"kept: give {wanted} again instead of {MASK!r}",
+            field=field,
+        )
+    missing = [key for key in masked if key not in stored]
+    if missing:
+        raise InvalidRequest(
+            f"auth.{missing[0]}: there is no stored value to keep; give it instead of {MASK!r}",
+            field=f"auth.{missing[0]}",
+        )
+    return {key: (stored[key] if key in masked else value) for key, value in new.items()}
 
 
 @dataclass
