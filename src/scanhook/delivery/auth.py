@@ -170,6 +170,11 @@ _TYPES = "none, basic, bearer, header, oauth2"
 class AuthError(ScanhookError):
     """The endpoint's credentials could not be applied (e.g. the OAuth2 token request failed)."""
 
+    def __init__(self, message: str | None = None, *, refusal: str | None = None) -> None:
+        #: Set when the network policy refused the token URL: its reason.
+        self.refusal = refusal
+        super().__init__(message)
+
 
 def _problem(error: Any) -> tuple[str, str]:
     loc = [str(part) for part in error["loc"]]
@@ -466,7 +471,7 @@ class Authenticator:
             detail = result.error or "failed"
             reason = _oauth_error(result.body)
             message = f"{where} failed: {detail}" + (f": {reason}" if reason else "")
-            raise AuthError(self.scrub(endpoint, message) or message)
+            raise AuthError(self.scrub(endpoint, message) or message, refusal=result.refusal)
         try:
             data = json.loads(result.body.decode("utf-8"))
         except ValueError:

@@ -127,6 +127,9 @@ class AttemptOutcome:
     next_attempt_at: float | None = None
     #: Disable the endpoint at once with this reason (e.g. a 410 Gone).
     disable_reason: str | None = None
+    #: Why the network policy refused the destination, for error_kind "policy" (not stored:
+    #: it labels the refusal counter of /metrics).
+    refusal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
