@@ -146,6 +146,26 @@ class EndpointPatch(BaseModel):
     auth: dict[str, Any] | None = None
     enabled: bool | None = None
 
+    @field_validator(
+        "url",
+        "event_types",
+        "description",
+        "headers",
+        "legacy_headers",
+        "max_in_flight",
+        "ordered",
+        "format",
+        "format_options",
+        "enabled",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Only a value given as null gets here: these fields have no "none" to set.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
+
     @field_validator("url")
     @classmethod
     def _url(cls, value: str | None) -> str | None:

@@ -474,7 +474,7 @@ class Authenticator:
             raise AuthError(self.scrub(endpoint, message) or message, refusal=result.refusal)
         try:
             data = json.loads(result.body.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             data = None
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token or "\n" in token or "\r" in token:
@@ -494,7 +494,7 @@ def _oauth_error(body: bytes) -> str | None:
     """``invalid_client (Client authentication failed)`` from an RFC 6749 error answer."""
     try:
         data = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("error"), str):
         return None

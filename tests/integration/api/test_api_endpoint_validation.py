@@ -107,3 +107,13 @@ def test_a_422_never_repeats_a_secret_field(api: ApiServer, fields: dict[str, An
         assert patched.status_code == 422, patched.text
         for secret in ("12345678901234567890", "hunter2"):
             assert secret not in patched.text
+
+
+def test_null_for_a_field_that_has_no_none_is_422_not_503(api: ApiServer) -> None:
+    endpoint_id = create(api).json()["id"]
+    for field in ("url", "event_types", "max_in_flight", "format"):
+        response = api.session.patch(api.url(f"/v1/endpoints/{endpoint_id}"), json={field: None})
+        assert error_of(response)["field"] == field
+    # Fields that can be none still take null.
+    cleared = api.session.patch(api.url(f"/v1/endpoints/{endpoint_id}"), json={"timeout": None})
+    assert cleared.status_code == 200, cleared.text
