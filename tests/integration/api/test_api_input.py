@@ -9,7 +9,10 @@ from typing import Any
 
 import pytest
 from apikit import ApiServer
+from routes import EP as EP_ID
 from routes import V1_ROUTES
+
+SCH_ID = "sch_01JD0000000000000000000000"
 
 #: Every /v1 route that takes a JSON body, with a well-formed one.
 BODY_ROUTES = [
@@ -126,3 +129,16 @@ def test_an_unclosed_100000_level_body_and_utf16_json_are_4xx(api: ApiServer) ->
         api.url("/v1/endpoints"), data=utf16, headers={"Content-Type": "application/json"}
     )
     assert error_of(response, 422)["code"] == "malformed_json"
+
+
+def test_the_openapi_document_lists_415_for_every_body_route(api: ApiServer) -> None:
+    document = api.anonymous.get(api.url("/openapi.json")).json()
+    checked = 0
+    for method, path, _ in BODY_ROUTES:
+        template = path.replace(EP_ID, "{endpoint_id}").replace(SCH_ID, "{schedule_id}")
+        operation = document["paths"].get(template, {}).get(method.lower())
+        if operation is None or "requestBody" not in operation:
+            continue  # a route without a body (enable, retry…): the gate still applies
+        assert "415" in operation["responses"], (method, template)
+        checked += 1
+    assert checked >= 7
