@@ -19,7 +19,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scanhook.errors import ConfigurationError, DatabaseError, ScanhookError
-from scanhook.store.lane import describe_driver_error
+from scanhook.store.lane import database_error
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -125,9 +125,7 @@ class PgRunner:
         except ScanhookError:
             raise
         except (SQLAlchemyError, psycopg.Error, OSError) as exc:
-            raise DatabaseError(
-                f"{self._label}: {op} failed: {describe_driver_error(exc).strip()}"
-            ) from exc
+            raise database_error(self._label, op, exc) from exc
 
     async def close(self) -> None:
         if self._closed:
