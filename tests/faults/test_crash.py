@@ -2,13 +2,16 @@
 
 Recovery must not wait for the dead process's leases (the default 60 s lease is kept on
 purpose): a restarted ``serve`` resumes within 5 s of starting, and when one of three workers
-dies the other two finish everything it held within 15 s. Nothing accepted is lost; the only
-duplicates are deliveries that were in flight at the kill (under the same ``webhook-id``).
+dies the other two finish everything it held within 15 s (they are paused with SIGSTOP while
+it takes the work, so that it surely holds deliveries when it dies, and go on at the kill).
+Nothing accepted is lost; the only duplicates are deliveries that were in flight at the kill
+(under the same ``webhook-id``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -125,6 +128,11 @@ async def test_kill_9_of_one_of_three_postgres_workers_the_others_take_over_with
             worker.start()
         for worker in workers:
             await worker.ready()
+        # The victim must hold deliveries when it dies: the other two are paused (SIGSTOP)
+        # while it takes the work, and carry on (SIGCONT) at the moment it is killed.
+        victim, others = workers[0], workers[1:]
+        for worker in others:
+            worker.process.send_signal(signal.SIGSTOP)
         await api.add_endpoint(receiver.url)
         accepted = await api.accept_batch(range(EVENTS))
         await until(
@@ -133,16 +141,20 @@ async def test_kill_9_of_one_of_three_postgres_workers_the_others_take_over_with
             "a fifth of the deliveries, with attempts in flight",
             workers,
         )
-        victim = workers[0]
+        for worker in others:
+            worker.process.send_signal(signal.SIGCONT)
         victim.kill()
         killed = time.time()
         held = {
             row[0]
-            for row in postgres_sql(
-                "SELECT id FROM deliveries WHERE status = 'sending'", url=postgres.url
+            for row in await asyncio.to_thread(
+                postgres_sql,
+                "SELECT id FROM deliveries WHERE status = 'sending'",
+                None,
+                postgres.url,
             )
         }
-        assert held, "nothing was leased at the kill"
+        assert held, "the killed worker held nothing"
 
         async def all_succeeded() -> bool:
             rows = await asyncio.to_thread(
@@ -157,18 +169,21 @@ async def test_kill_9_of_one_of_three_postgres_workers_the_others_take_over_with
             all_succeeded,
             LEASE + 10,
             "every delivery leased at the kill to succeed",
-            workers[1:],
+            others,
         )
         await until(
             lambda: receiver.delivered() >= set(accepted),
             60,
             "every delivery",
-            workers[1:],
+            others,
             lambda: receiver.progress(accepted),
         )
         counts = await api.deliveries()
-        survivors = [worker.alive() for worker in workers[1:]]
+        survivors = [worker.alive() for worker in others]
     finally:
+        for worker in workers:
+            if worker.alive():
+                worker.process.send_signal(signal.SIGCONT)
         for service in (front, *workers):
             service.stop_all()
         await receiver.stop()
