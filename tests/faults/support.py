@@ -126,6 +126,7 @@ class Hit:
     attempt: int
     number: int
     status: int
+    #: When the request came in (its answer follows after the receiver's delay).
     at: float
 
 
@@ -147,6 +148,7 @@ class Receiver:
     _site: web.TCPSite | None = None
 
     async def _hook(self, request: web.Request) -> web.Response:
+        arrived = time.time()
         webhook_id = request.headers["webhook-id"]
         body = await request.json()
         seen = self._seen[webhook_id] = self._seen.get(webhook_id, 0) + 1
@@ -160,7 +162,7 @@ class Receiver:
                 int(request.headers["scanhook-attempt"]),
                 int(body["ticket"]["number"]),
                 status,
-                time.time(),
+                arrived,
             )
             self.hits.append(hit)
             return web.Response(status=status, text="ok" if status == 200 else "flaky")
@@ -217,7 +219,8 @@ class Receiver:
         )
 
     def first_success_after(self, moment: float) -> float | None:
-        """When the first request answered 2xx after ``moment`` arrived (None: none yet)."""
+        """When the first request that came in after ``moment`` and was answered 2xx came in
+        (None: none yet)."""
         return min((h.at for h in self.hits if h.status == 200 and h.at > moment), default=None)
 
     def figures(
