@@ -145,7 +145,6 @@ class Receiver:
     port: int = 0
     _seen: dict[str, int] = field(default_factory=dict)
     _runner: web.AppRunner | None = None
-    _site: web.TCPSite | None = None
 
     async def _hook(self, request: web.Request) -> web.Response:
         arrived = time.time()
@@ -170,26 +169,23 @@ class Receiver:
             self.active[webhook_id] -= 1
 
     async def start(self) -> Receiver:
-        app = web.Application()
-        app.router.add_post("/hook", self._hook)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0)
-        await self._runner.setup()
         await self.up()
         return self
 
     async def up(self) -> None:
         """Listen (again, on the same port after :meth:`down`)."""
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True)
-        await self._site.start()
+        app = web.Application()
+        app.router.add_post("/hook", self._hook)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=0)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port, reuse_address=True).start()
         if not self.port:
             self.port = int(self._runner.addresses[0][1])
 
     async def down(self) -> None:
-        """Stop listening: every connection attempt is refused until :meth:`up`."""
-        if self._site is not None:
-            await self._site.stop()
-            self._site = None
+        """Go away: close the port and every open connection; connecting is refused until
+        :meth:`up`."""
+        await self.stop()
 
     async def stop(self) -> None:
         if self._runner is not None:
@@ -444,3 +440,15 @@ class Api:
         status, answer = await self.call("GET", "/v1/stats")
         assert status == 200, answer
         return dict(answer["deliveries"])
+
+    async def settled(self, services: Sequence[Service], within: float = 15) -> dict[str, int]:
+        """The delivery counts once none is pending or sending (the receiver may have answered
+        an attempt a moment before the worker recorded it)."""
+        counts: dict[str, int] = {}
+
+        async def done() -> bool:
+            counts.update(await self.deliveries())
+            return counts["pending"] == counts["sending"] == 0
+
+        await until(done, within, "every delivery to be recorded", services, lambda: str(counts))
+        return counts

@@ -85,7 +85,7 @@ async def test_kill_9_of_serve_under_load_resumes_within_5_s_of_the_restart(
             [serve],
             lambda: receiver.progress(accepted),
         )
-        counts = await api.deliveries()
+        counts = await api.settled([serve])
     finally:
         serve.stop_all()
         await receiver.stop()
@@ -181,7 +181,7 @@ async def test_kill_9_of_one_of_three_postgres_workers_the_others_take_over_with
             others,
             lambda: receiver.progress(accepted),
         )
-        counts = await api.deliveries()
+        counts = await api.settled(others)
         survivors = [worker.alive() for worker in others]
     finally:
         for worker in workers:

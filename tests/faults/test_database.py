@@ -131,7 +131,7 @@ async def test_postgres_connections_terminated_api_503_workers_resume_nothing_lo
             [serve],
             lambda: receiver.progress(accepted),
         )
-        counts = await api.deliveries()
+        counts = await api.settled([serve])
     finally:
         with contextlib.suppress(Exception):
             await allow_connections(True)
@@ -267,7 +267,7 @@ async def test_sqlite_disk_full_publish_503_nothing_lost_delivery_resumes_when_s
             [serve],
             lambda: receiver.progress(accepted),
         )
-        counts = await api.deliveries()
+        counts = await api.settled([serve])
     finally:
         serve.stop_all()
         await receiver.stop()

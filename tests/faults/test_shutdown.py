@@ -104,7 +104,7 @@ async def test_sigterm_during_a_flood_of_publishes_delivers_every_202_after_the_
             [serve],
             lambda: receiver.progress(accepted),
         )
-        counts = await api.deliveries()
+        counts = await api.settled([serve])
         log = serve.log(0)
     finally:
         serve.stop_all()
