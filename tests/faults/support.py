@@ -16,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
@@ -76,6 +77,28 @@ class Database:
     def name(self) -> str:
         """The PostgreSQL database's name."""
         return self.url.rsplit("/", 1)[-1]
+
+    def rows(self, statement: str) -> list[tuple[Any, ...]]:
+        """The rows of one read-only statement, on a connection of the test's own."""
+        if self.backend == "postgresql":
+            return [tuple(row) for row in sql(self.url, statement)]
+        path = self.url.removeprefix("sqlite:///")
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            return list(db.execute(statement))
+
+    async def unfinished(self, ids: set[str]) -> set[str]:
+        """Which of the deliveries ``ids`` have not succeeded (yet)."""
+        rows = await asyncio.to_thread(
+            self.rows, "SELECT id FROM deliveries WHERE status <> 'succeeded'"
+        )
+        return ids & {row[0] for row in rows}
+
+    async def sending(self) -> set[str]:
+        """The deliveries that are ``sending`` now."""
+        rows = await asyncio.to_thread(
+            self.rows, "SELECT id FROM deliveries WHERE status = 'sending'"
+        )
+        return {row[0] for row in rows}
 
 
 @contextlib.contextmanager
