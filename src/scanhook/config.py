@@ -22,6 +22,8 @@ from scanhook.delivery.retry import DEFAULT_SCHEDULE, parse_schedule
 from scanhook.durations import parse_duration
 from scanhook.errors import ConfigurationError
 from scanhook.notifications.timefmt import load_zone
+from scanhook.redaction import mask_url
+from scanhook.store.secretbox import KEY_SETTING, KeyRing
 
 __all__ = ["Settings", "load_settings"]
 
@@ -43,6 +45,14 @@ class Settings(BaseSettings):
         "sqlite:///./scanhook.db", description="sqlite:///path (embedded) or postgresql://…"
     )
     api_token: SecretStr | None = Field(None, description="A fixed bearer token for the API.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key(s) that encrypt endpoint secrets at rest: 32 bytes in URL-safe base64, several"
+            " separated by commas during a key rotation (the first encrypts). Required for"
+            " PostgreSQL; for SQLite, a key file beside the database is made when not set."
+        ),
+    )
     api_url: str | None = Field(
         None, description="For CLI management commands: a running service to talk to."
     )
@@ -96,8 +106,18 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
             raise ValueError(
-                f"{value!r} is not a database URL: use sqlite:///path or postgresql://user@host/db"
+                f"{mask_url(value)!r} is not a database URL: use sqlite:///path or postgresql://user@host/db"
             )
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                KeyRing.parse(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(exc.message.removeprefix(f"{KEY_SETTING}: ")) from None
         return value
 
     @field_validator("allowed_networks")

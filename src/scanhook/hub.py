@@ -30,17 +30,18 @@ from pydantic import ValidationError
 
 from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
-from scanhook.delivery.auth import validate_auth
+from scanhook.delivery.auth import keep_masked_credentials, keep_masked_headers, validate_auth
 from scanhook.delivery.destinations import DestinationSender
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
-from scanhook.delivery.ssrf import NetworkPolicy
+from scanhook.delivery.ssrf import DestinationBlocked, NetworkPolicy
 from scanhook.delivery.worker import Worker
-from scanhook.endpoints import EndpointOptions, EndpointPatch
-from scanhook.errors import InvalidRequest, ScanhookError
+from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_headers
+from scanhook.errors import InvalidRequest, NotFound, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
+from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.scheduler import Clock, PassResult, Scheduler
 from scanhook.schedules import Notice, parse_patch, parse_schedule, upcoming_notices
@@ -57,7 +58,9 @@ from scanhook.store.records import (
     NewEvent,
     PublishResult,
     StorePolicy,
+    is_secret_header,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
@@ -77,6 +80,9 @@ PRUNE_EVERY = 3600.0
 ORDERED_FORMATS = frozenset({"jira", "servicenow"})
 #: API tokens look like ``shk_<43 url-safe base64 characters>`` (256 random bits).
 TOKEN_PREFIX = "shk_"  # noqa: S105 - a prefix, not a secret
+#: Previous signing secrets that keep signing beside the current one after a rotation (the
+#: newest ones): each adds a signature to every request until its overlap ends.
+KEPT_PREVIOUS_SECRETS = 2
 #: A token's last_used_at is written at most this often (seconds), not on every request.
 TOKEN_TOUCH_EVERY = 60.0
 
@@ -96,6 +102,35 @@ def _request_error(exc: ValidationError) -> InvalidRequest:
         parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     field = ".".join(str(p) for p in errors[0]["loc"]) or None
     return InvalidRequest("; ".join(parts), field=field)
+
+
+def _check_secret_headers(names: list[str], headers: Mapping[str, str]) -> None:
+    try:
+        check_secret_headers(names, dict(headers))
+    except ValueError as exc:
+        raise InvalidRequest(f"secret_headers: {exc}", field="secret_headers") from None
+
+
+#: How a refusal at save names the policy and the settings that widen it.
+_POLICY = (
+    "the network policy refuses destinations in loopback, private, link-local (cloud metadata), "
+    "multicast and reserved address ranges"
+)
+_ALLOWANCE = (
+    "set SCANHOOK_ALLOW_PRIVATE_NETWORKS=true to allow private networks (loopback included), "
+    "or SCANHOOK_ALLOWED_NETWORKS to allow one network (e.g. 10.1.2.0/24)"
+)
+
+
+def _destination_error(field: str, exc: DestinationBlocked) -> InvalidRequest:
+    detail = exc.message.removeprefix("url: ")
+    if exc.allowable:
+        message = f"{field}: {detail}; {_POLICY}; {_ALLOWANCE}"
+    elif exc.address is not None and exc.reason != "ambiguous_spelling":
+        message = f"{field}: {detail}; {_POLICY}, and no setting allows this one"
+    else:
+        message = f"{field}: {detail}"
+    return InvalidRequest(message, field=field)
 
 
 def _check_filter(text: str | None) -> None:
@@ -120,7 +155,11 @@ class Hub:
             settings.database_url,
             StorePolicy(
                 circuit_threshold=settings.circuit_threshold,
+                circuit_steps=settings.retry_delays,
                 disable_after=settings.seconds("disable_after"),
+            ),
+            secret_key=(
+                settings.secret_key.get_secret_value() if settings.secret_key is not None else None
             ),
         )
         self.tz = settings.display_tz
@@ -230,9 +269,13 @@ class Hub:
             spec = EndpointOptions.model_validate({"url": url, **options})
         except ValidationError as exc:
             raise _request_error(exc) from None
+        self._check_destination(spec.url, "url")
         _check_filter(spec.filter)
-        format_options = validate_options(spec.format, spec.format_options)
+        _check_secret_headers(spec.secret_headers, spec.headers)
+        # A template is rendered (in a render process) to check it: off the event loop.
+        format_options = await off_loop(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
+        self._check_auth_destination(auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
         # of these formats are ordered unless the user said otherwise.
         ordered = spec.ordered
@@ -247,6 +290,7 @@ class Hub:
             secrets=(EndpointSecret(spec.secret or generate_secret()),),
             enabled=spec.enabled,
             headers=dict(spec.headers),
+            secret_headers=tuple(spec.secret_headers),
             legacy_headers=spec.legacy_headers,
             timeout=spec.timeout,
             max_in_flight=spec.max_in_flight,
@@ -271,22 +315,77 @@ class Hub:
         current = await self.store.get_endpoint(endpoint_id)
         fields = patch.model_dump(exclude_unset=True)
         enabled = fields.pop("enabled", None)
+        if fields.get("url") is not None:
+            self._check_destination(fields["url"], "url")
+        url_changed = fields.get("url", current.url) != current.url
+        if fields.get("auth") is not None:
+            fields["auth"] = keep_masked_credentials(
+                fields["auth"], current.auth, url_changed=url_changed
+            )
+        elif url_changed and "auth" not in fields and current.auth is not None:
+            raise InvalidRequest(
+                "auth: the url changes, so give the endpoint's credentials (auth) again: "
+                "stored credentials are not sent to a new destination",
+                field="auth",
+            )
+        secret_names = fields.get("secret_headers", current.secret_headers)
+        if fields.get("headers") is not None:
+            fields["headers"] = keep_masked_headers(
+                fields["headers"],
+                current.headers,
+                current.secret_headers,
+                secret_names,
+                url_changed=url_changed,
+            )
+        elif url_changed and "headers" not in fields:
+            names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
+            if names:
+                raise InvalidRequest(
+                    "headers: the url changes, so give the secret headers' values again"
+                    f" ({', '.join(names)}): stored credentials are not sent to a new destination",
+                    field="headers",
+                )
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
-            fields["format_options"] = validate_options(
+            fields["format_options"] = await off_loop(
+                validate_options,
                 fields.get("format", current.format),
                 fields.get("format_options", current.format_options),
             )
         if "auth" in fields:
             fields["auth"] = validate_auth(fields["auth"])
+            self._check_auth_destination(fields["auth"])
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
+        if "secret_headers" in fields or "headers" in fields:
+            # Headers no longer there are no longer secret; new names must be headers.
+            headers = fields.get("headers", current.headers)
+            if "secret_headers" in fields:
+                _check_secret_headers(fields["secret_headers"], headers)
+                names = fields["secret_headers"]
+            else:
+                names = [n for n in current.secret_headers if is_secret_header(n, list(headers))]
+            fields["secret_headers"] = tuple(names)
         updated = dataclasses.replace(current, **fields, updated_at=time.time())
         endpoint = await self.store.update_endpoint(updated)
         if enabled is not None and enabled != endpoint.enabled:
             endpoint = await self.set_enabled(endpoint_id, enabled)
         return endpoint
+
+    def _check_destination(self, url: str, field: str) -> None:
+        """Refuse a URL whose host is an address (in any spelling) or a ``localhost`` name that
+        the network policy refuses: an endpoint that could never be delivered to is not saved.
+        Names are checked when they are resolved, at send time."""
+        try:
+            self.network_policy().check_url(url)
+        except DestinationBlocked as exc:
+            raise _destination_error(field, exc) from None
+
+    def _check_auth_destination(self, auth: Mapping[str, Any] | None) -> None:
+        """The OAuth2 token URL receives the client's credentials: the same policy applies."""
+        if auth is not None and isinstance(auth.get("token_url"), str):
+            self._check_destination(auth["token_url"], "auth.token_url")
 
     async def set_enabled(
         self, endpoint_id: str, enabled: bool, reason: str | None = None
@@ -299,9 +398,14 @@ class Hub:
             self._wake_workers()
         return endpoint
 
-    async def rotate_secret(self, endpoint_id: str, new_secret: str | None = None) -> Endpoint:
+    async def rotate_secret(
+        self, endpoint_id: str, new_secret: str | None = None, *, expire_previous: bool = False
+    ) -> Endpoint:
         """Make ``new_secret`` (or a generated one) current; the old one keeps signing beside it
-        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h)."""
+        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h). At most
+        :data:`KEPT_PREVIOUS_SECRETS` previous secrets keep signing (the newest), so rotating
+        often does not pile up signatures. ``expire_previous`` ends every previous secret now
+        (one that leaked stops signing at once)."""
         if new_secret is not None:
             try:
                 EndpointOptions.model_validate({"url": "https://x.invalid", "secret": new_secret})
@@ -316,8 +420,16 @@ class Hub:
             for s in current.secrets
             if s.expires_at is None or s.expires_at > now
         ]
+        kept.sort(key=lambda s: s.expires_at or until, reverse=True)  # the newest first
+        kept = [] if expire_previous else kept[:KEPT_PREVIOUS_SECRETS]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         return await self.store.set_endpoint_secrets(endpoint_id, secrets)
+
+    async def reseal_secrets(self) -> Resealed:
+        """Seal every endpoint secret again with the first key of the key ring (a key
+        rotation; see ``scanhook secrets rotate-key``)."""
+        await self.start()
+        return await self.store.reseal_secrets()
 
     # -- operating --------------------------------------------------------------------------------
     async def retry_delivery(self, delivery_id: str) -> DeliveryRecord:
@@ -340,6 +452,16 @@ class Hub:
         count = await self.store.replay(endpoint_id, since=since, status=status, now=time.time())
         self._wake_workers()
         return count
+
+    async def circuit_holding(self, endpoint_id: str) -> Endpoint | None:
+        """The endpoint when its circuit is open or half-open, so that what is requeued for it
+        waits for the circuit (None when it is closed, or the endpoint is gone)."""
+        await self.start()
+        try:
+            endpoint = await self.store.get_endpoint(endpoint_id)
+        except NotFound:
+            return None
+        return endpoint if endpoint.circuit_open_until is not None else None
 
     async def send_test(self, endpoint_id: str, event_type: str = "finished_scan") -> HttpResult:
         """Send one sample notification to the endpoint now, outside the queue, as a delivery

@@ -2,9 +2,9 @@
 
 Counted as they happen (from the attempts this process's workers record, through
 :meth:`scanhook.Hub.add_attempt_listener`): attempts and finished deliveries by endpoint and
-result, and the attempt latency. Read from the database at scrape time (so every process shows
-the whole queue): deliveries by status, the age of the oldest due delivery, endpoints in total,
-disabled and with an open circuit.
+result, the attempt latency, and attempts the network policy refused, by reason. Read from the
+database at scrape time (so every process shows the whole queue): deliveries by status, the age
+of the oldest due delivery, endpoints in total, disabled and with an open circuit.
 """
 
 from __future__ import annotations
@@ -41,6 +41,13 @@ class Metrics:
             "scanhook_deliveries",
             "Deliveries finished by this process's attempts, by endpoint and final status.",
             ["endpoint_id", "status"],
+            registry=r,
+        )
+        self.refused = Counter(
+            "scanhook_destinations_refused",
+            "Attempts the network policy refused (the delivery failed at once), by reason: "
+            "loopback, private, link_local, metadata, multicast, reserved, ….",
+            ["reason"],
             registry=r,
         )
         self.latency = Histogram(
@@ -82,6 +89,8 @@ class Metrics:
             self.attempts.labels(outcome.endpoint_id, result).inc()
             if result != "retrying":
                 self.deliveries.labels(outcome.endpoint_id, result).inc()
+            if outcome.error_kind == "policy":
+                self.refused.labels(outcome.refusal or "other").inc()
             self.latency.observe(max(0.0, outcome.duration_ms / 1000.0))
 
     async def collect_store(self, store: Store) -> None:

@@ -126,10 +126,11 @@ def free_port() -> int:
 
 def service_env(database_url: str, **settings: str) -> dict[str, str]:
     """The environment of a scanhook process: only this case's SCANHOOK_* settings, loopback
-    receivers allowed, the fixed token, JSON logs, unbuffered output; ``settings`` are
-    SCANHOOK_<NAME> values by lower-case name (``retry_schedule="0.2s,0.4s"``)."""
+    receivers allowed, the fixed token, the tests' secret key, JSON logs, unbuffered output;
+    ``settings`` are SCANHOOK_<NAME> values by lower-case name (``retry_schedule="0.2s,0.4s"``)."""
     env = clean_env(
         SCANHOOK_DATABASE_URL=database_url,
+        SCANHOOK_SECRET_KEY=os.environ["SCANHOOK_SECRET_KEY"],
         SCANHOOK_API_TOKEN=TOKEN,
         SCANHOOK_ALLOW_PRIVATE_NETWORKS="true",
         SCANHOOK_LOG_FORMAT="json",

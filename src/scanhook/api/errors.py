@@ -100,6 +100,20 @@ def error_response(
 
 
 _LOCATIONS = {"body": "", "query": "", "path": "", "header": "header ", "cookie": "cookie "}
+#: Fields whose values may be credentials: an error about them never repeats the value.
+_SECRET_FIELDS = frozenset(
+    {
+        "secret",
+        "auth",
+        "headers",
+        "secret_headers",
+        "password",
+        "token",
+        "client_secret",
+        "routing_key",
+        "authorization",
+    }
+)
 
 
 def _where(loc: Sequence[int | str]) -> str:
@@ -121,7 +135,8 @@ def _message(error: dict[str, Any]) -> str:
         reason = (error.get("ctx") or {}).get("error", "")
         return f"the body is not valid JSON ({reason})" if reason else "the body is not valid JSON"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if "input" in error and kind not in ("model_attributes_type", "dict_type"):
+    secret = any(str(part).lower() in _SECRET_FIELDS for part in error.get("loc", ()))
+    if "input" in error and not secret and kind not in ("model_attributes_type", "dict_type"):
         shown = repr(error["input"])
         if len(shown) <= 80 and shown not in message:
             message = f"{message} (got {shown})"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from scanhook.api.models import (
     AttemptOut,
+    CircuitOut,
     DeliveryDetail,
     DeliveryOut,
     EndpointCreated,
@@ -16,25 +18,38 @@ from scanhook.api.models import (
     EndpointOut,
     EventOut,
     NoticeOut,
+    Requeued,
+    RetriedDelivery,
     ScheduleOut,
 )
 from scanhook.notifications.timefmt import format_timestamp
-from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    Endpoint,
+    EventRecord,
+    is_secret_header,
+)
+from scanhook.store.rules import circuit_state
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = [
     "MASK",
+    "circuit",
+    "circuit_delay",
     "created_endpoint",
     "delivery",
     "delivery_detail",
     "endpoint",
     "event",
     "mask_auth",
+    "mask_headers",
     "moment",
     "notice",
+    "requeued",
+    "retried_delivery",
     "schedule",
     "seconds",
-    "unmask_auth",
 ]
 
 MASK = "********"
@@ -79,15 +94,32 @@ def mask_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v if k in _PLAIN_AUTH_KEYS or v is None else MASK) for k, v in auth.items()}
 
 
-def unmask_auth(
-    new: Mapping[str, Any] | None, current: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """A PATCHed ``auth`` where a value still equal to the mask keeps the stored value (so an
-    endpoint read from the API can be sent back without losing its secrets)."""
-    if new is None:
+def circuit(ep: Endpoint, now: float | None = None) -> CircuitOut:
+    """The endpoint's circuit at ``now`` (default: the current time)."""
+    return CircuitOut(
+        state=circuit_state(ep.circuit_open_until, time.time() if now is None else now),
+        open_until=moment(ep.circuit_open_until),
+        opened_at=moment(ep.circuit_opened_at),
+        reason=ep.circuit_reason,
+        failed_probes=ep.circuit_failed_probes,
+    )
+
+
+def circuit_delay(ep: Endpoint | None, now: float | None = None) -> CircuitOut | None:
+    """The endpoint's circuit when it will delay what is requeued for it (open or half-open);
+    None when it is closed (or the endpoint is gone)."""
+    if ep is None:
         return None
-    current = current or {}
-    return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
+    shown = circuit(ep, now)
+    return None if shown.state == "closed" else shown
+
+
+def mask_headers(ep: Endpoint) -> dict[str, str]:
+    """The endpoint's headers with the values of its secret headers masked."""
+    return {
+        name: MASK if is_secret_header(name, ep.secret_headers) else value
+        for name, value in ep.headers.items()
+    }
 
 
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
@@ -99,7 +131,8 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
         "format": ep.format,
         "format_options": dict(ep.format_options),
         "filter": ep.filter,
-        "headers": dict(ep.headers),
+        "headers": mask_headers(ep),
+        "secret_headers": list(ep.secret_headers),
         "legacy_headers": ep.legacy_headers,
         "auth": mask_auth(ep.auth),
         "timeout": ep.timeout,
@@ -115,6 +148,7 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
             failing_since=moment(ep.failing_since),
             last_success_at=moment(ep.last_success_at),
             circuit_open_until=moment(ep.circuit_open_until),
+            circuit=circuit(ep),
         ),
     }
 
@@ -182,6 +216,22 @@ def delivery_detail(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryDeta
     mine = notes.get(d.id)
     return DeliveryDetail(
         **_delivery_fields(d, notes), attempts=[_attempt(a, mine) for a in d.attempt_log]
+    )
+
+
+def requeued(count: int, held_by: Endpoint | None) -> Requeued:
+    """A replay's answer: how many were requeued, and the circuit of ``held_by`` (the
+    endpoint when its circuit is not closed) that will delay them."""
+    return Requeued(requeued=count, circuit_delay=circuit_delay(held_by) if count else None)
+
+
+def retried_delivery(d: DeliveryRecord, held_by: Endpoint | None) -> RetriedDelivery:
+    """A delivery made due again by hand, and the circuit of ``held_by`` (its endpoint when
+    the circuit is not closed) that will delay it."""
+    return RetriedDelivery(
+        **_delivery_fields(d),
+        attempts=[_attempt(a) for a in d.attempt_log],
+        circuit_delay=circuit_delay(held_by),
     )
 
 

@@ -24,21 +24,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import json
 import os
+import re
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.errors import InvalidRequest, ScanhookError
-from scanhook.store.records import Endpoint
+from scanhook.store.records import Endpoint, is_secret_header
 
 if TYPE_CHECKING:
     from scanhook.delivery.http import HttpClient
@@ -54,8 +56,11 @@ __all__ = [
     "MutualTls",
     "NoAuth",
     "OAuth2Auth",
+    "keep_masked_credentials",
+    "keep_masked_headers",
     "load_auth",
     "validate_auth",
+    "written_forms",
 ]
 
 MASK = "********"
@@ -169,6 +174,11 @@ _TYPES = "none, basic, bearer, header, oauth2"
 class AuthError(ScanhookError):
     """The endpoint's credentials could not be applied (e.g. the OAuth2 token request failed)."""
 
+    def __init__(self, message: str | None = None, *, refusal: str | None = None) -> None:
+        #: Set when the network policy refused the token URL: its reason.
+        self.refusal = refusal
+        super().__init__(message)
+
 
 def _problem(error: Any) -> tuple[str, str]:
     loc = [str(part) for part in error["loc"]]
@@ -229,6 +239,62 @@ def validate_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
             ) from None
     checked: dict[str, Any] = config.model_dump(mode="json", exclude_none=True)
     return checked
+
+
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def written_forms(secret: str) -> set[str]:
+    """``secret`` as a receiver may echo it back: as is, JSON-escaped (with and without
+    ``\\u`` escapes and ``\\/`` for ``/``), HTML-escaped, and URL-encoded (``%20`` or ``+``,
+    upper- or lower-case hex)."""
+    forms = {secret, html.escape(secret)}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms |= {escaped, escaped.replace("/", "\\/")}
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        forms |= {encoded, _PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), encoded)}
+    return forms
+
+
+def keep_masked_credentials(
+    new: Mapping[str, Any], current: Mapping[str, Any] | None, *, url_changed: bool
+) -> dict[str, Any]:
+    """A changed ``auth`` in which each value still equal to the mask (as the API shows stored
+    credentials) takes the stored value, so an endpoint read back can be saved unchanged.
+
+    Only while the credentials would go where they went before: the endpoint's url, the auth
+    type and the OAuth2 ``token_url`` all unchanged. Otherwise InvalidRequest asks for the
+    credentials again, so that nobody who can only see the mask can send the stored secret to
+    a server of their choosing."""
+    masked = [key for key, value in new.items() if isinstance(value, str) and value == MASK]
+    if not masked:
+        return dict(new)
+    stored = dict(current or {})
+    changed = [
+        name
+        for name, differs in (
+            ("url", url_changed),
+            ("auth.type", new.get("type") != stored.get("type")),
+            ("auth.token_url", new.get("token_url") != stored.get("token_url")),
+        )
+        if differs
+    ]
+    field = f"auth.{masked[0]}"
+    wanted = ", ".join(f"auth.{key}" for key in masked)
+    if changed:
+        raise InvalidRequest(
+            f"{field}: {' and '.join(changed)} changed, so the stored credentials are not "
+            f"kept: give {wanted} again instead of {MASK!r}",
+            field=field,
+        )
+    missing = [key for key in masked if key not in stored]
+    if missing:
+        raise InvalidRequest(
+            f"auth.{missing[0]}: there is no stored value to keep; give it instead of {MASK!r}",
+            field=f"auth.{missing[0]}",
+        )
+    return {key: (stored[key] if key in masked else value) for key, value in new.items()}
 
 
 @dataclass
@@ -334,11 +400,14 @@ class Authenticator:
 
     # -- scrubbing ----------------------------------------------------------------------------
     def secrets(self, endpoint: Endpoint) -> list[str]:
-        """Every credential of the endpoint as it could appear in text (longest first)."""
+        """Every credential of the endpoint (``auth``, and the values of its secret headers) in
+        every form it could appear in text (longest first)."""
         key, config = self.config(endpoint)
-        if config is None:
-            return []
-        found: list[str] = []
+        found: list[str] = [
+            value
+            for name, value in endpoint.headers.items()
+            if is_secret_header(name, endpoint.secret_headers)
+        ]
         if isinstance(config, BasicAuth):
             pair = f"{config.username}:{config.password}".encode()
             found += [config.password, base64.b64encode(pair).decode("ascii")]
@@ -351,9 +420,13 @@ class Authenticator:
             token = self._tokens.get(key)
             if token is not None:
                 found.append(token.value)
-        if config.mtls is not None:
+        if config is not None and config.mtls is not None:
             found.append(config.mtls.key_pem)
-        return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
+        return sorted(
+            {form for s in found if len(s) >= 4 for form in written_forms(s)},
+            key=len,
+            reverse=True,
+        )
 
     def scrub(self, endpoint: Endpoint, text: str | None) -> str | None:
         """``text`` with every credential of the endpoint replaced by the mask."""
@@ -364,10 +437,20 @@ class Authenticator:
         return text
 
     def scrub_bytes(self, endpoint: Endpoint, data: bytes) -> bytes:
+        """``data`` (a response body, cut at the size the client reads) with every credential
+        masked, and a credential cut off by that limit too: a body that ends with the start
+        of one (4 bytes or more) has that end masked."""
         if not data:
             return data
-        for secret in self.secrets(endpoint):
-            data = data.replace(secret.encode("utf-8"), MASK.encode("ascii"))
+        forms = [secret.encode("utf-8") for secret in self.secrets(endpoint)]
+        for form in forms:
+            data = data.replace(form, MASK.encode("ascii"))
+        for form in forms:
+            start = data.find(form[:4], max(0, len(data) - len(form) + 1))
+            while start >= 0:
+                if form.startswith(data[start:]):
+                    return data[:start] + MASK.encode("ascii")
+                start = data.find(form[:4], start + 1)
         return data
 
     # -- OAuth2 -------------------------------------------------------------------------------
@@ -425,10 +508,10 @@ class Authenticator:
             detail = result.error or "failed"
             reason = _oauth_error(result.body)
             message = f"{where} failed: {detail}" + (f": {reason}" if reason else "")
-            raise AuthError(self.scrub(endpoint, message) or message)
+            raise AuthError(self.scrub(endpoint, message) or message, refusal=result.refusal)
         try:
             data = json.loads(result.body.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             data = None
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token or "\n" in token or "\r" in token:
@@ -448,7 +531,7 @@ def _oauth_error(body: bytes) -> str | None:
     """``invalid_client (Client authentication failed)`` from an RFC 6749 error answer."""
     try:
         data = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("error"), str):
         return None
@@ -457,3 +540,35 @@ def _oauth_error(body: bytes) -> str | None:
     if isinstance(description, str) and description:
         text += f" ({description[:300]})"
     return text
+
+
+def keep_masked_headers(
+    new: Mapping[str, str],
+    current_headers: Mapping[str, str],
+    current_secret: Sequence[str],
+    secret: Sequence[str],
+    *,
+    url_changed: bool,
+) -> dict[str, str]:
+    """Changed ``headers`` in which a secret header's value still equal to the mask keeps the
+    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
+    values again (InvalidRequest), so that a stored credential never goes to a new server
+    unless it is given again. ``current_secret`` and ``secret`` are the secret header names
+    before and after the change."""
+    stored = {name.lower(): value for name, value in current_headers.items()}
+    kept = {}
+    for name, value in new.items():
+        if value == MASK and is_secret_header(name, secret):
+            field = f"headers.{name}"
+            if name.lower() not in stored or not is_secret_header(name, current_secret):
+                raise InvalidRequest(
+                    f"{field}: no stored value to keep; give the value", field=field
+                )
+            if url_changed:
+                raise InvalidRequest(
+                    f"{field}: the URL changes, so give this secret header's value again",
+                    field=field,
+                )
+            value = stored[name.lower()]
+        kept[name] = value
+    return kept
