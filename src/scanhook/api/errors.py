@@ -28,6 +28,7 @@ from scanhook.errors import (
     InvalidRequest,
     NotFound,
     ScanhookError,
+    StorageFull,
 )
 
 __all__ = [
@@ -214,6 +215,15 @@ async def _scanhook(request: Request, exc: Exception) -> JSONResponse:
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
+    if isinstance(exc, StorageFull):
+        log.error("the database's disk is full", path=request.url.path, error=exc.message)
+        return error_response(
+            503,
+            "storage_full",
+            "the database's disk is full, nothing was changed; retry once the operator has "
+            f"freed space: {exc.message}",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, DatabaseError):
         log.error("database error", path=request.url.path, error=exc.message)
         return error_response(
@@ -248,7 +258,7 @@ _DESCRIPTIONS = {
     409: "The request conflicts with the object's state.",
     413: "The request body is larger than 1 MiB.",
     422: "The request is not valid: the message names the field and the problem.",
-    503: "The database is not available; nothing was changed.",
+    503: "The database is not available or its disk is full; nothing was changed.",
 }
 
 
