@@ -2,6 +2,8 @@
 
 * ``naive``: the seed's system, ``requests.post(url, data=body, headers=…)`` per notification,
   one after the other, no Session (so a new TCP connection each time), no storage.
+* ``session_loop``: the same loop through one ``requests.Session`` (keep-alive): the naive
+  sender's cheapest fix.
 * ``ceiling``: aiohttp, one ``ClientSession`` with keep-alive, ``concurrency`` requests in flight,
   the same bodies and headers, no storage, no signing: what the HTTP layer alone can do here.
 
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -22,7 +25,7 @@ from receiver import Receiver
 from scanhook.eventloop import run as run_on_loop
 from workload import Workload
 
-__all__ = ["BaselineResult", "ceiling", "naive"]
+__all__ = ["BaselineResult", "ceiling", "naive", "session_loop"]
 
 
 @dataclass(frozen=True)
@@ -48,23 +51,40 @@ def _check(receiver: Receiver, count: int, name: str) -> None:
         raise RuntimeError(f"{name}: the receiver got {stats['unique']} of {count} notifications")
 
 
-def naive(receiver: Receiver, work: Workload, count: int, timeout: float = 120.0) -> BaselineResult:
-    """``requests.post`` per notification, sequentially, for the first ``count`` ones."""
+def _sequential(
+    receiver: Receiver,
+    work: Workload,
+    count: int,
+    timeout: float,
+    name: str,
+    post: Callable[..., requests.Response],
+) -> BaselineResult:
     receiver.reset()
     url = receiver.url(0)
     started = time.perf_counter()
     deadline = started + timeout
     for index in range(count):
-        response = requests.post(
-            url, data=work.bodies[index], headers=work.headers[index], timeout=5
-        )
+        response = post(url, data=work.bodies[index], headers=work.headers[index], timeout=5)
         if response.status_code != 200:
-            raise RuntimeError(f"naive: HTTP {response.status_code} for request {index}")
+            raise RuntimeError(f"{name}: HTTP {response.status_code} for request {index}")
         if time.perf_counter() > deadline:
-            raise RuntimeError(f"naive: not done after {timeout} s")
+            raise RuntimeError(f"{name}: not done after {timeout} s")
     seconds = time.perf_counter() - started
-    _check(receiver, count, "naive")
-    return BaselineResult("naive", count, seconds)
+    _check(receiver, count, name)
+    return BaselineResult(name, count, seconds)
+
+
+def naive(receiver: Receiver, work: Workload, count: int, timeout: float = 120.0) -> BaselineResult:
+    """``requests.post`` per notification, sequentially, for the first ``count`` ones."""
+    return _sequential(receiver, work, count, timeout, "naive", requests.post)
+
+
+def session_loop(
+    receiver: Receiver, work: Workload, count: int, timeout: float = 120.0
+) -> BaselineResult:
+    """``session.post`` per notification through one ``requests.Session``, sequentially."""
+    with requests.Session() as session:
+        return _sequential(receiver, work, count, timeout, "session", session.post)
 
 
 async def _ceiling(url: str, work: Workload, count: int, concurrency: int) -> tuple[float, float]:

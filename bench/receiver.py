@@ -4,7 +4,10 @@ The receiver is a bare ``asyncio.Protocol`` HTTP/1.1 responder: keep-alive, pipe
 partial reads, ``Content-Length`` bodies. Each listener (one port on 127.0.0.1) has a mode:
 
 * ``healthy`` answers every request ``200`` with a two-byte body, at once;
-* ``timeout`` reads requests and never answers (the client's deadline must cut it off).
+* ``timeout`` reads requests and never answers (the client's deadline must cut it off);
+* ``app`` is a small Python web app instead: an aiohttp ``web.Application`` whose handler reads
+  the body, parses it as JSON and answers ``200 ok`` (what a platform's own receiver costs,
+  for ``bench/frontdoor.py``).
 
 A refusing endpoint needs no listener: :func:`refused_port` returns a port nobody listens on.
 
@@ -32,7 +35,7 @@ from typing import Any
 
 __all__ = ["MODES", "Receiver", "ReceiverError", "refused_port"]
 
-MODES = ("healthy", "timeout")
+MODES = ("healthy", "timeout", "app")
 HOST = "127.0.0.1"
 MAX_HEAD = 64 * 1024
 MAX_BODY = 16 * 1024 * 1024
@@ -65,6 +68,18 @@ class Listener:
         self.connections = 0
         self.first = None
         self.last = None
+
+    def arrived(self, webhook_id: str | None, now: float) -> None:
+        """Count one whole request; keep the first arrival of its ``webhook-id``."""
+        self.requests += 1
+        if self.first is None:
+            self.first = now
+        self.last = now
+        if webhook_id is not None:
+            if webhook_id in self.arrivals:
+                self.duplicates += 1
+            else:
+                self.arrivals[webhook_id] = now
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -125,15 +140,7 @@ class HttpResponder(asyncio.Protocol):
                 break
             del buffer[: self.need]
             self.need = None
-            listener.requests += 1
-            if listener.first is None:
-                listener.first = now
-            listener.last = now
-            if self.webhook_id is not None:
-                if self.webhook_id in listener.arrivals:
-                    listener.duplicates += 1
-                else:
-                    listener.arrivals[self.webhook_id] = now
+            listener.arrived(self.webhook_id, now)
             if listener.mode == "healthy":
                 out.append(RESPONSE_CLOSE if self.close_after else RESPONSE)
                 if self.close_after:
@@ -187,11 +194,40 @@ class HttpResponder(asyncio.Protocol):
         self.need = None
 
 
+async def _app(listener: Listener) -> tuple[Any, int]:
+    """An aiohttp web app on a free port that records each request in ``listener``: its runner
+    (to clean up) and its port."""
+    from aiohttp import web
+
+    async def hook(request: web.Request) -> web.Response:
+        data = await request.json()  # a receiver parses what it gets
+        if not isinstance(data, dict):
+            return web.Response(status=400, text="expected a JSON object")
+        listener.arrived(request.headers.get("webhook-id"), time.time())
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=MAX_BODY)
+    app.router.add_post("/{tail:.*}", hook)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0, backlog=1024, reuse_address=True)
+    await site.start()
+    port: int = runner.addresses[0][1]
+    return runner, port
+
+
 async def _serve(modes: list[str]) -> None:
     loop = asyncio.get_running_loop()
     listeners = [Listener(mode) for mode in modes]
     servers = []
+    runners = []
+    ports = []
     for listener in listeners:
+        if listener.mode == "app":
+            runner, port = await _app(listener)
+            runners.append(runner)
+            ports.append(port)
+            continue
         server = await loop.create_server(
             lambda listener=listener: HttpResponder(listener),  # type: ignore[misc]
             HOST,
@@ -200,7 +236,7 @@ async def _serve(modes: list[str]) -> None:
             reuse_address=True,
         )
         servers.append(server)
-    ports = [server.sockets[0].getsockname()[1] for server in servers]
+        ports.append(server.sockets[0].getsockname()[1])
 
     reader = asyncio.StreamReader(limit=1024 * 1024)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
@@ -241,6 +277,8 @@ async def _serve(modes: list[str]) -> None:
     finally:
         for server in servers:
             server.close()
+        for runner in runners:
+            await runner.cleanup()
         for listener in listeners:
             for transport in list(listener.transports):
                 transport.abort()
