@@ -697,11 +697,14 @@ def machine() -> str:
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # unwind: every context manager stops its processes
+    """SIGTERM as Ctrl-C: inside an event loop the runner cancels its task, outside it a
+    KeyboardInterrupt unwinds; either way every context manager stops its processes."""
+    signal.raise_signal(signal.SIGINT)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with it ignored
     signal.signal(signal.SIGTERM, _terminate)
     if args.postgres is not None:
         _loopback_only(args.postgres)
