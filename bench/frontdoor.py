@@ -212,9 +212,10 @@ class Service:
 
 
 @contextlib.contextmanager
-def profiling(service: Service, out: Path | None, phase: str) -> Iterator[None]:
-    """py-spy (CPU samples, raw collapsed stacks, no --native) on each of the service's
-    processes while the phase runs, when ``out`` is a directory."""
+def profiling(service: Service, out: Path | None, phase: str, gil: bool) -> Iterator[None]:
+    """py-spy (raw collapsed stacks, no --native: it hangs here) on each of the service's
+    processes while the phase runs, when ``out`` is a directory: samples of every thread that is
+    not idle, or with ``gil`` only of the thread holding the GIL (Python CPU)."""
     if out is None:
         yield
         return
@@ -224,6 +225,7 @@ def profiling(service: Service, out: Path | None, phase: str) -> Iterator[None]:
         path = out / f"{phase}-{name}.txt"
         command = [str(PY_SPY), "record", "--pid", str(pid), "--rate", "200", "--threads"]
         command += ["--format", "raw", "-o", str(path), "--nonblocking"]
+        command += ["--gil"] if gil else []
         with (out / f"{phase}-{name}.log").open("wb") as log:
             spies.append(
                 subprocess.Popen(
@@ -454,7 +456,7 @@ def scanhook_run(
         with (
             tempfile.TemporaryDirectory(prefix="scanhook-frontdoor-") as tmp,
             Service(Path(tmp), args.postgres, workers).running() as service,
-            profiling(service, args.profile, f"{prefix}{phase}"),
+            profiling(service, args.profile, f"{prefix}{phase}", args.profile_gil),
         ):
             figures = run_on_loop(
                 throughput(
@@ -664,6 +666,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--postgres", help="run `api` + workers on this server (loopback)")
     parser.add_argument("--workers", type=_list(int), default=[1], help="with --postgres: 1,3")
     parser.add_argument("--profile", type=Path, help="py-spy each process into this directory")
+    parser.add_argument(
+        "--profile-gil", action="store_true", help="py-spy --gil: only the GIL holder's samples"
+    )
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--limit", type=float, default=300.0, help="seconds any phase may take")
     parser.add_argument(
