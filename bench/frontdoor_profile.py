@@ -1,13 +1,13 @@
 """Summarise py-spy profiles of the service's processes taken by ``frontdoor.py --profile``.
 
     .venv/bin/python bench/frontdoor.py --profile /tmp/prof --no-baselines --rates ""
-    .venv/bin/python bench/frontdoor_profile.py /tmp/prof/single-serve.txt --events 10000
+    .venv/bin/python bench/frontdoor_profile.py /tmp/prof/single-serve.txt --cpu-us 1500
 
-Each file is py-spy's ``--format raw`` (collapsed stacks, CPU-active samples only, every
-thread). Prints the share of samples in named parts of the service (inclusive: a sample counts
-for every part whose marker is in its stack, so the parts overlap), the functions with the most
-samples of their own, and, with ``--events`` and ``--cpu-us`` (the process's CPU per event from
-the bench's table), each part's share converted to µs per event.
+Each file is py-spy's ``--format raw`` (collapsed stacks, every thread; with ``--gil`` only the
+GIL holder's). Prints the share of samples by thread, by part of the service (each sample in the
+first part whose marker is in its stack, so the parts add up to 100 %), the functions with the
+most samples of their own and inclusive; with ``--cpu-us`` (the process's CPU per event from the
+bench's table) each share is also shown as µs per event (a rough split: samples are not CPU).
 """
 
 from __future__ import annotations
@@ -19,38 +19,39 @@ from pathlib import Path
 
 from flame_summary import load, short
 
-#: Parts of a ``serve``/``api``/``worker`` process, by a marker in the stack ("function (file"
-#: prefixes or file names). Indented ones are inside the one above them.
-PARTS = {
-    "API: uvicorn + h11 (HTTP/1.1 parsing, the request cycle)": "uvicorn/protocols/http/",
-    "  h11 itself (pure-Python HTTP parser and writer)": "h11/",
-    "  Starlette/FastAPI app (middleware, routing, the endpoint)": "starlette/",
-    "    FastAPI: dependencies, body and response handling": "fastapi/",
-    "    auth: require_token (token lookup in the store)": "require_token (",
-    "    POST /v1/events handler (publish)": "publish (scanhook/api/routes/events.py",
-    "    POST /v1/events/batch handler": "publish_batch (scanhook/api/routes/events.py",
-    "      Hub.to_notification (validation)": "to_notification (",
-    "      pydantic validation (anywhere)": "validate_python (",
-    "      Hub._new_event (routing, ids, encoding)": "_new_event (",
-    "      store publish (transaction)": "publishing.py",
-    "    FastAPI response serialisation": "serialize_response (",
-    "  scanhook API middleware (limits, metrics, errors)": "scanhook/api/",
-    "worker: Worker._attempt (one attempt, all of it)": "Worker._attempt (",
-    "  aiohttp client request": "ClientSession._request (",
-    "  signing + headers: build_headers": "build_headers (",
-    "worker: claim/record cycle (Worker._claim_loop)": "Worker._claim_loop (",
-    "worker: flusher (Worker._flush_loop)": "Worker._flush_loop (",
-    "store: SQLAlchemy execute": "Connection.execute (sqlalchemy",
-    "store: commit (fsync)": "do_commit (",
-    "store: claim (claiming.py)": "claiming.py",
-    "store: record (recording.py)": "recording.py",
-    "store: PostgreSQL driver (psycopg)": "psycopg/",
-    "store: lane threads (lane.py)": "lane.py",
-    "asyncio/uvloop: select, epoll wait": "select (",
-    "logging (structlog)": "structlog/",
-    "metrics (prometheus_client)": "prometheus_client/",
-    "garbage collection": "<gc>",
-}
+#: Parts of a ``serve``/``api``/``worker`` process. Each sample goes to the FIRST part whose
+#: marker ("function (file" prefix or a path piece) is anywhere in its stack, so the parts do
+#: not overlap and add up to 100 %.
+PARTS = (
+    ("store: publish transaction (events, deliveries; lane thread)", "publishing.py"),
+    ("store: publish, the rest of the lane's group commit", "TransactionalStore.publish"),
+    ("store: API token lookup (reader lane)", "tokens.py"),
+    ("store: worker's claim/record cycle", "claiming.py"),
+    ("store: worker's claim/record cycle", "recording.py"),
+    ("store: lane threads, other (commit, hand-off, waiting)", "lane.py"),
+    ("worker: one attempt (HTTP client, signing, deadline)", "Worker._attempt ("),
+    ("worker: claim loop, flusher, other", "scanhook/delivery/worker.py"),
+    ("API: h11 HTTP/1.1 parser and writer (pure Python)", "h11/"),
+    ("API handler: validation (Hub.to_notification, pydantic)", "to_notification ("),
+    ("API handler: Hub._new_event (routing, ids, encoding)", "_new_event ("),
+    ("API handler: json.loads of the body", "loads (json/"),
+    ("API: auth dependency (besides the store lookup)", "require_token ("),
+    ("API handler: the rest (awaiting the store, the response model)", "scanhook/api/routes/"),
+    ("API: FastAPI request/response handling (dependencies, body, serialisation)", "fastapi/"),
+    ("API: Starlette routing and middleware", "starlette/"),
+    ("API: scanhook's middleware (limits, metrics, errors)", "scanhook/api/"),
+    ("API: uvicorn protocol and request cycle", "uvicorn/"),
+    ("aiohttp (client side, outside an attempt's frame)", "aiohttp/"),
+    ("logging (structlog)", "structlog/"),
+    ("asyncio machinery", "asyncio/"),
+)
+
+
+def part_of(frames: list[str]) -> str:
+    for label, marker in PARTS:
+        if any(marker in frame for frame in frames):
+            return label
+    return "other (event loop's C code, start-up, GC)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,11 +77,12 @@ def main(argv: list[str] | None = None) -> int:
             cost = f"  ≈ {share * args.cpu_us:,.0f} µs/event" if args.cpu_us else ""
             return f"{share:6.1%}{cost}  {label}"
 
-        print("\n## parts (inclusive)")
-        for label, marker in PARTS.items():
-            hits = sum(count for _, frames, count in samples if any(marker in f for f in frames))
-            if hits:
-                print(line(label, hits / total))
+        parts: Counter[str] = Counter()
+        for _, frames, count in samples:
+            parts[part_of(frames)] += count
+        print("\n## parts (each sample in one part)")
+        for label, count in parts.most_common():
+            print(line(label, count / total))
         own: Counter[str] = Counter()
         inclusive: Counter[str] = Counter()
         for _, frames, count in samples:
