@@ -45,8 +45,8 @@ def load(path: Path) -> list[tuple[str, list[str], int]]:
     samples = []
     for line in path.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
-        if not stack:
-            continue
+        if not stack or not count.isdigit():
+            continue  # py-spy --nonblocking can leave a torn line
         thread, _, frames = stack.partition(";")
         samples.append((thread, frames.split(";"), int(count)))
     return samples

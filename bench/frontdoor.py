@@ -116,6 +116,8 @@ class Service:
     tmp: Path
     postgres: str | None = None
     workers: int = 0
+    #: Endpoint settings besides the URL (none: the defaults, as a platform would keep them).
+    endpoint: dict[str, Any] = field(default_factory=dict)
     url: str = ""
     token: str = ""
     database_url: str = ""
@@ -252,8 +254,9 @@ def profiling(service: Service, out: Path | None, phase: str, gil: bool) -> Iter
 
 # -- publishing through the API --------------------------------------------------------------------
 async def _add_endpoint(http: aiohttp.ClientSession, service: Service, url: str) -> str:
+    options = {"url": url, **service.endpoint}
     async with http.post(
-        f"{service.url}/v1/endpoints", json={"url": url}, headers=service.headers
+        f"{service.url}/v1/endpoints", json=options, headers=service.headers
     ) as response:
         body = await response.json()
         if response.status != 201:
@@ -446,6 +449,10 @@ def _phase(name: str) -> None:
     print(f"  {name} …", file=sys.stderr, flush=True)
 
 
+def endpoint_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {} if args.max_in_flight is None else {"max_in_flight": args.max_in_flight}
+
+
 def scanhook_run(
     args: argparse.Namespace, receiver: Receiver, work: Workload, workers: int, prefix: str
 ) -> dict[str, float]:
@@ -455,7 +462,7 @@ def scanhook_run(
         _phase(f"{prefix}{phase}: {args.events:,} events")
         with (
             tempfile.TemporaryDirectory(prefix="scanhook-frontdoor-") as tmp,
-            Service(Path(tmp), args.postgres, workers).running() as service,
+            Service(Path(tmp), args.postgres, workers, endpoint_options(args)).running() as service,
             profiling(service, args.profile, f"{prefix}{phase}", args.profile_gil),
         ):
             figures = run_on_loop(
@@ -475,7 +482,7 @@ def scanhook_run(
         _phase(f"{prefix}paced: {', '.join(f'{r:g}' for r in args.rates)}/s × {args.seconds:g} s")
         with (
             tempfile.TemporaryDirectory(prefix="scanhook-frontdoor-") as tmp,
-            Service(Path(tmp), args.postgres, workers).running() as service,
+            Service(Path(tmp), args.postgres, workers, endpoint_options(args)).running() as service,
         ):
             figures = run_on_loop(
                 paced(
@@ -669,6 +676,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--profile-gil", action="store_true", help="py-spy --gil: only the GIL holder's samples"
     )
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        help="a diagnostic: the endpoint's max_in_flight (default: not set, the endpoint default)",
+    )
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--limit", type=float, default=300.0, help="seconds any phase may take")
     parser.add_argument(
@@ -733,6 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"machine: {machine()}")
     print(f"command: {' '.join(sys.argv)}")
+    print(f"endpoint settings besides the URL: {endpoint_options(args) or 'none (defaults)'}")
     print(table(runs, args))
     return 0
 
