@@ -164,6 +164,8 @@ class Service:
             self.worker_processes = [
                 self._spawn(["worker"], f"worker-{n}.log") for n in range(self.workers)
             ]
+            for n in range(self.workers):
+                self._wait_for(self.worker_processes[n], f"worker-{n}.log", "worker started")
             yield self
         finally:
             _stop([p for p in [self.api, *self.worker_processes] if p is not None])
@@ -172,18 +174,24 @@ class Service:
 
     def _wait_ready(self) -> None:
         assert self.api is not None
-        log = self.tmp / "api.log"
+        output = self._wait_for(self.api, "api.log", "scanhook is serving")
+        serving, token = _SERVING.search(output), _TOKEN.search(output)
+        if not (serving and token):
+            raise BenchError(f"no URL and API token in scanhook's output:\n{output[-2000:]}")
+        self.url, self.token = serving[1], token[1]
+
+    def _wait_for(self, process: subprocess.Popen[bytes], log: str, line: str) -> str:
+        """The process's output once it holds ``line`` (a worker only publishes to a receiver
+        it is ready to deliver to: events published before would wait for its first poll)."""
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
-            output = log.read_text(errors="replace")
-            serving, token = _SERVING.search(output), _TOKEN.search(output)
-            if serving and token:
-                self.url, self.token = serving[1], token[1]
-                return
-            if self.api.poll() is not None:
-                raise BenchError(f"scanhook exited ({self.api.returncode}):\n{output[-2000:]}")
+            output = (self.tmp / log).read_text(errors="replace")
+            if line in output:
+                return output
+            if process.poll() is not None:
+                raise BenchError(f"scanhook exited ({process.returncode}):\n{output[-2000:]}")
             time.sleep(0.1)
-        raise BenchError(f"scanhook did not start within {START_TIMEOUT} s; see {log}")
+        raise BenchError(f"scanhook did not start within {START_TIMEOUT} s; see {self.tmp / log}")
 
     def check_alive(self) -> None:
         for process in [self.api, *self.worker_processes]:
