@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/frontdoor.py                      # SQLite `serve`, 1 run
     .venv/bin/python bench/frontdoor.py --repeat 3           # per-run rows and medians
-    .venv/bin/python bench/frontdoor.py --quick              # small sizes: a smoke run (≈ 30 s)
+    .venv/bin/python bench/frontdoor.py --quick              # small sizes: a smoke run (≈ 11 s)
     .venv/bin/python bench/frontdoor.py --postgres postgresql://postgres@127.0.0.1:5432/postgres \\
         --workers 1,3                                        # `api` + N `worker` processes
     .venv/bin/python bench/frontdoor.py --profile /tmp/prof  # py-spy the service's processes
