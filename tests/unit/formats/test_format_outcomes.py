@@ -8,6 +8,7 @@ import pytest
 
 from scanhook.formats import classify_failure, describe_failure, extract_remote_id
 from scanhook.formats.outcomes import NEVER
+from scanhook.formats.remote_ids import UnexpectedRemoteId
 
 
 def j(value: object) -> bytes:
@@ -146,3 +147,24 @@ def test_remote_ids_from_create_responses() -> None:
     assert extract_remote_id("jira", b"oops") is None
     assert extract_remote_id("servicenow", j({"result": {}})) is None
     assert extract_remote_id("raw", jira) is None
+
+
+@pytest.mark.parametrize(
+    ("format_name", "value"),
+    [
+        ("jira", ".."),
+        ("jira", "SEC-1/../../x"),
+        ("jira", "sec-1"),
+        ("jira", "SEC-1\n"),  # `$` would have let it through
+        ("jira", "SEC-\u0661"),  # an Arabic-Indic digit: `\d` would have let it through
+        ("jira", "S" * 300 + "-1"),
+        ("servicenow", ".."),
+        ("servicenow", "9D385017C611228701D22104CC95C371"),
+        ("servicenow", "9d385017c611228701d22104cc95c37"),
+        ("servicenow", "9d385017c611228701d22104cc95c371/.."),
+    ],
+)
+def test_remote_ids_of_the_wrong_shape_are_refused(format_name: str, value: str) -> None:
+    body = j({"key": value}) if format_name == "jira" else j({"result": {"sys_id": value}})
+    with pytest.raises(UnexpectedRemoteId, match="is not a"):
+        extract_remote_id(format_name, body)
