@@ -10,6 +10,7 @@ SQLite's compiler leaves them out (its one writer at a time needs none).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -94,6 +95,7 @@ __all__ = [
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
     "claim_idempotency_keys",
+    "count_by_status",
     "first_seq_where",
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
@@ -462,6 +464,19 @@ REQUEUE_DELIVERY: Update = (
     )
 )
 COUNT_BY_STATUS = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
+
+
+def count_by_status(statuses: Sequence[str]) -> Select[Any]:
+    """Deliveries of these statuses, by status: through the ``(status, created_at)`` index, so
+    it reads only their rows (the queue's ``pending`` and ``sending`` stay few however much
+    history the table holds)."""
+    return (
+        select(deliveries.c.status, func.count())
+        .where(deliveries.c.status.in_(list(statuses)))
+        .group_by(deliveries.c.status)
+    )
+
+
 #: The earliest next_attempt_at among due pending rows of enabled endpoints.
 OLDEST_DUE = select(func.min(deliveries.c.next_attempt_at)).where(
     deliveries.c.status == "pending",
