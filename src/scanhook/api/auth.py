@@ -12,11 +12,17 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from scanhook.api.errors import ApiError
 from scanhook.api.state import hub_of
 
-__all__ = ["bearer", "require_metrics_token", "require_token"]
+__all__ = ["bearer", "metrics_bearer", "require_metrics_token", "require_token"]
 
 bearer = HTTPBearer(
     auto_error=False,
     description="An API token (scanhook token create, or SCANHOOK_API_TOKEN).",
+)
+
+metrics_bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="MetricsToken",
+    description="SCANHOOK_METRICS_TOKEN, when it is set (then /metrics needs it).",
 )
 
 
@@ -44,7 +50,7 @@ async def require_token(
 
 async def require_metrics_token(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_bearer)],
 ) -> None:
     """When SCANHOOK_METRICS_TOKEN is set, 401 unless the request carries exactly that token
     (compared in constant time). API tokens are not accepted: a monitoring system needs no API

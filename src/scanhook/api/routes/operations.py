@@ -39,6 +39,8 @@ async def stats(request: Request) -> StatsOut:
         **documented(401, 503),
     },
     summary="Prometheus metrics (text exposition format)",
+    # The token is needed only when one is configured: `{}` says "or none".
+    openapi_extra={"security": [{"MetricsToken": []}, {}]},
     description="Open, unless SCANHOOK_METRICS_TOKEN is set: then it needs "
     "`Authorization: Bearer <that token>` (API tokens are not accepted). The counts read from "
     "the database are at most SCANHOOK_METRICS_REFRESH old "
