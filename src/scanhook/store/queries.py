@@ -477,12 +477,23 @@ def count_by_status(statuses: Sequence[str]) -> Select[Any]:
     )
 
 
-#: The earliest next_attempt_at among due pending rows of enabled endpoints.
-OLDEST_DUE = select(func.min(deliveries.c.next_attempt_at)).where(
-    deliveries.c.status == "pending",
-    deliveries.c.next_attempt_at <= bindparam("now"),
-    deliveries.c.endpoint_id.in_(select(endpoints.c.id).where(endpoints.c.enabled == true())),
+#: The earliest next_attempt_at among due pending rows of enabled endpoints: each endpoint's
+#: first due row through the ``(endpoint_id, status, next_attempt_at)`` index, then the least of
+#: those, so it reads one index entry per endpoint however many deliveries are due (a plain
+#: ``min`` over every due row took 1-3 s on PostgreSQL with 100,000 due among 10 M).
+_FIRST_DUE_OF_ENDPOINT = (
+    select(deliveries.c.next_attempt_at)
+    .where(
+        deliveries.c.endpoint_id == endpoints.c.id,
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(1)
+    .correlate(endpoints)
+    .scalar_subquery()
 )
+OLDEST_DUE = select(func.min(_FIRST_DUE_OF_ENDPOINT)).where(endpoints.c.enabled == true())
 
 
 def list_deliveries(
