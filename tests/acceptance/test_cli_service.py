@@ -88,6 +88,13 @@ def test_listen_answers_the_chosen_status_and_reports_bad_signatures_loudly() ->
         assert "2 received, 1 verified, 1 with a bad signature" in listener.output()
 
 
+def test_listen_refuses_a_bad_secret() -> None:
+    result = run("listen", "--secret", "not-a-secret", env=clean_env())
+    assert result.returncode == 2
+    assert "whsec_" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 #: ESC sequences (clear screen, retitle, write the clipboard), the one-byte CSI, a bidi override
 #: and a newline that would fake a line of its own.
 _HOSTILE_NAME = (
@@ -113,13 +120,6 @@ def test_listen_prints_no_terminal_control_from_a_request(as_json: bool) -> None
     else:
         assert "Daily\\x1b[2J\\x1b]0;pwned\\x07" in line
         assert "\\u202eSELIF\\x0a✓ signed" in line
-
-
-def test_listen_refuses_a_bad_secret() -> None:
-    result = run("listen", "--secret", "not-a-secret", env=clean_env())
-    assert result.returncode == 2
-    assert "whsec_" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_serve_end_to_end(tmp_path: Path) -> None:
