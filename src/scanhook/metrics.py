@@ -2,13 +2,13 @@
 
 Counted as they happen (from the attempts this process's workers record, through
 :meth:`scanhook.Hub.add_attempt_listener`): attempts and finished deliveries by endpoint and
-result, and the attempt latency. Read from the database (so every process shows the whole
-queue): deliveries by status, the age of the oldest due delivery, endpoints in total, disabled
-and with an open circuit.
+result, and the attempt latency. Read from the database at scrape time (so every process shows
+the whole queue): deliveries by status, the age of the oldest due delivery, endpoints in total,
+disabled and with an open circuit.
 
-The database is not read per scrape: counting the deliveries of every status reads the whole
-table (0.7–1 s at 10 M rows, see bench/README.md), and a scrape must stay cheap however often,
-and by however many, /metrics is scraped. So the counts are read again at most every
+"At scrape time" does not mean at every scrape: counting the deliveries of every status reads
+the whole table (0.7–1 s at 10 M rows, see bench/README.md), and a scrape must stay cheap
+however often, and by however many, /metrics is scraped. So the counts are read again at most every
 ``refresh_every`` seconds, by one background task, and a scrape answers at once with the latest
 ones (only a process's first scrape waits for them). Each reading counts the queue (``pending``
 and ``sending``: their rows only, through the status index; the oldest due delivery; the
