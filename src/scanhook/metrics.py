@@ -52,8 +52,10 @@ class Metrics:
         registry: CollectorRegistry | None = None,
         *,
         refresh_every: float = DEFAULT_REFRESH_EVERY,
+        finished_every: int = FINISHED_EVERY,
     ) -> None:
         self.refresh_every = refresh_every
+        self.finished_every = finished_every
         #: When the database's counts were last read (monotonic), and the Unix time they are of.
         self._refreshed_at: float | None = None
         self._counted_at = 0.0
@@ -136,7 +138,7 @@ class Metrics:
         now = time.monotonic()
         stale = self._refreshed_at is None or now - self._refreshed_at >= self.refresh_every
         if stale and (self._refreshing is None or self._refreshing.done()):
-            self._refreshing = asyncio.create_task(self._refresh(store))
+            self._refreshing = asyncio.create_task(self.read_counts(store))
         if self._refreshed_at is None and self._refreshing is not None:
             await asyncio.shield(self._refreshing)
         if self._failure is not None:
@@ -147,9 +149,12 @@ class Metrics:
         self.counts_age.labels("queue").set(max(0.0, wall - self._counted_at))
         self.counts_age.labels("finished").set(max(0.0, wall - self._finished_at))
 
-    async def _refresh(self, store: Store) -> None:
+    async def read_counts(self, store: Store) -> None:
+        """One reading of the database's counts (what the background task runs): the queue's,
+        and every ``finished_every``-th time (the first included) the history's too. A failure
+        is kept for the next scrape to raise, and logged."""
         counted_at = time.time()
-        finished = self._readings % FINISHED_EVERY == 0
+        finished = self._readings % self.finished_every == 0
         try:
             stats = await store.stats(counted_at, DELIVERY_STATUSES if finished else ACTIVE)
         except ScanhookError as exc:

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 from apikit import TOKEN, ApiServer
+from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from scanhook.metrics import Metrics
 from scanhook.store.records import AttemptOutcome
 
 METRICS_TOKEN = "metrics-only-token-0123456789abcdef"
@@ -136,3 +138,32 @@ def test_counts_are_read_again_at_most_every_refresh_whatever_the_scrapes(
         assert time.monotonic() < deadline, samples
         time.sleep(0.05)
     assert samples["scanhook_queue_counts_age_seconds{counts=queue}"] < 5.0
+
+
+def test_the_history_is_counted_every_nth_reading_and_the_queue_every_time(
+    server: ApiServer,
+) -> None:
+    hub = server.hub
+    metrics = Metrics(CollectorRegistry(), refresh_every=0.0, finished_every=2)
+    response = server.session.post(server.url("/v1/endpoints"), json={"url": "http://127.0.0.1:9/"})
+    assert response.status_code == 201
+    publish(server, 3)
+
+    async def reading() -> dict[str, float | None]:
+        await metrics.read_counts(hub.store)
+        return {
+            status: metrics.registry.get_sample_value(
+                "scanhook_queue_deliveries", {"status": status}
+            )
+            for status in ("pending", "succeeded")
+        }
+
+    async def deliver_one() -> None:
+        (claimed,) = await hub.store.claim("test-worker", time.time(), 60.0, 1)
+        outcome = AttemptOutcome(claimed.id, claimed.endpoint.id, 1, time.time(), 1.0, True, 200)
+        await hub.store.record([outcome])
+
+    assert server.run(reading()) == {"pending": 3, "succeeded": 0}  # the first reading: all
+    server.run(deliver_one())
+    assert server.run(reading()) == {"pending": 2, "succeeded": 0}  # the queue only
+    assert server.run(reading()) == {"pending": 2, "succeeded": 1}  # the 2nd after: all again
