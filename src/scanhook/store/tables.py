@@ -96,11 +96,6 @@ endpoints = Table(
     Column("failing_since", Double, nullable=True),
     Column("last_success_at", Double, nullable=True),
     Column("circuit_open_until", Double, nullable=True),
-    # The circuit (migration 0006): when it opened (attempts started before then never lengthen
-    # it), how many probes failed since (each moves the pause one retry-schedule step), and why.
-    Column("circuit_opened_at", Double, nullable=True),
-    Column("circuit_failed_probes", Integer, nullable=False, default=0, server_default="0"),
-    Column("circuit_reason", Text, nullable=True),
     # Token bucket of rate_limit: tokens left at rate_updated_at (NULL: a full bucket).
     Column("rate_tokens", Double, nullable=True),
     Column("rate_updated_at", Double, nullable=True),
@@ -111,6 +106,11 @@ endpoints = Table(
     # Bumped by every change of the configuration: a claim decodes an endpoint's row again only
     # when it moved (the engine's claims keep the decoded configuration between them).
     Column("config_version", BigInteger, nullable=False, default=0, server_default="0"),
+    # The circuit (migration 0006): when it opened (attempts started before then never lengthen
+    # it), how many probes failed since (each moves the pause one retry-schedule step), and why.
+    Column("circuit_opened_at", Double, nullable=True),
+    Column("circuit_failed_probes", Integer, nullable=False, default=0, server_default="0"),
+    Column("circuit_reason", Text, nullable=True),
 )
 
 events = Table(

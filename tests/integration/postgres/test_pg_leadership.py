@@ -24,6 +24,7 @@ def holders(url: str, name: str) -> list[int]:
     rows = sql(
         url,
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+        " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         " AND ((classid::bigint << 32) | objid::bigint) = :key",
         {"key": lock_key(name)},
     )
