@@ -50,6 +50,7 @@ from receiver import Receiver
 from scanhook import Hub
 from scanhook.notifications import encode
 from scanhook.store import open_store
+from scanhook.store.secretbox import generate_key
 from scenarios import succeeded
 from workload import make_workload
 
@@ -93,6 +94,7 @@ def start_workers(count: int, url: str, logs: Path) -> list[subprocess.Popen[byt
     env = {k: v for k, v in os.environ.items() if not k.startswith("SCANHOOK_")}
     env |= {
         "SCANHOOK_DATABASE_URL": url,
+        "SCANHOOK_SECRET_KEY": os.environ["SCANHOOK_SECRET_KEY"],
         "SCANHOOK_ALLOW_PRIVATE_NETWORKS": "true",
         "SCANHOOK_LOG_LEVEL": "warning",
         "NO_COLOR": "1",
@@ -380,6 +382,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     _loopback_only(args.postgres)
+    # PostgreSQL needs the key that seals endpoint secrets; the bench's processes share one.
+    os.environ.setdefault("SCANHOOK_SECRET_KEY", generate_key())
     work = make_workload(max(args.events, args.naive_events))
     scaling_work = make_workload(args.events)
     load = os.getloadavg()[0]

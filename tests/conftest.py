@@ -9,8 +9,10 @@ the event loop is checked here first and refused (an OSError, which the client r
 from __future__ import annotations
 
 import ipaddress
+import os
 import socket
 from asyncio import selector_events
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,6 +24,22 @@ SEED_FINISHED_SCAN = (
     b'"link": "https://sc.holmsecurity.com/scans/scans/view/123", "duration": "00:57", '
     b'"errors": "", "name": "Daily scan", "high_cnt": 0, "medium_cnt": 3, "type": "network"}}'
 )
+
+
+#: The key that seals endpoint secrets in the tests' databases (``SCANHOOK_SECRET_KEY``, which
+#: PostgreSQL requires). Tests of the SQLite key file remove it from the environment.
+TEST_SECRET_KEY = "dGVzdC1rZXktb2Ytc2Nhbmhvb2stdGVzdHMtMDAwMDA"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _secret_key() -> Iterator[None]:
+    """Every Hub, store and ``scanhook`` process of the tests (they inherit the environment;
+    those started with a clean one are given it) seals secrets with :data:`TEST_SECRET_KEY`."""
+    before = os.environ.get("SCANHOOK_SECRET_KEY")
+    os.environ["SCANHOOK_SECRET_KEY"] = before or TEST_SECRET_KEY
+    yield
+    if before is None:
+        del os.environ["SCANHOOK_SECRET_KEY"]
 
 
 @pytest.fixture

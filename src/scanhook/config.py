@@ -22,6 +22,8 @@ from scanhook.delivery.retry import DEFAULT_SCHEDULE, parse_schedule
 from scanhook.durations import parse_duration
 from scanhook.errors import ConfigurationError
 from scanhook.notifications.timefmt import load_zone
+from scanhook.redaction import mask_url
+from scanhook.store.secretbox import KEY_SETTING, KeyRing
 
 __all__ = ["Settings", "load_settings"]
 
@@ -49,6 +51,14 @@ class Settings(BaseSettings):
     )
     metrics_refresh: str = _duration_field(
         "15s", "How often, at most, /metrics reads the queue's counts from the database again."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key(s) that encrypt endpoint secrets at rest: 32 bytes in URL-safe base64, several"
+            " separated by commas during a key rotation (the first encrypts). Required for"
+            " PostgreSQL; for SQLite, a key file beside the database is made when not set."
+        ),
     )
     api_url: str | None = Field(
         None, description="For CLI management commands: a running service to talk to."
@@ -103,7 +113,7 @@ class Settings(BaseSettings):
     def _check_database_url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql://", "postgresql+")):
             raise ValueError(
-                f"{value!r} is not a database URL: use sqlite:///path or postgresql://user@host/db"
+                f"{mask_url(value)!r} is not a database URL: use sqlite:///path or postgresql://user@host/db"
             )
         return value
 
@@ -112,6 +122,16 @@ class Settings(BaseSettings):
     def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("too short: use at least 16 characters (a random token)")
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                KeyRing.parse(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(exc.message.removeprefix(f"{KEY_SETTING}: ")) from None
         return value
 
     @field_validator("allowed_networks")

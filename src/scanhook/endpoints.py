@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.notifications import EVENT_TYPES
 
-__all__ = ["RESERVED_HEADERS", "EndpointOptions", "EndpointPatch", "check_event_types"]
+__all__ = [
+    "RESERVED_HEADERS",
+    "EndpointOptions",
+    "EndpointPatch",
+    "check_event_types",
+    "check_secret_headers",
+]
 
 #: Headers scanhook sets itself; an endpoint's extra headers cannot replace them.
 RESERVED_HEADERS = PROTECTED_HEADERS
@@ -45,6 +51,19 @@ def _check_endpoint_url(value: str) -> str:
     return value
 
 
+def check_secret_headers(names: list[str], headers: dict[str, str]) -> list[str]:
+    """Each entry names one of ``headers`` (case-insensitively), once."""
+    present = {name.lower() for name in headers}
+    seen: set[str] = set()
+    for name in names:
+        if name.lower() not in present:
+            raise ValueError(f"{name!r} is not one of the endpoint's headers")
+        if name.lower() in seen:
+            raise ValueError(f"{name!r} is listed twice")
+        seen.add(name.lower())
+    return names
+
+
 def _check_headers(value: dict[str, str]) -> dict[str, str]:
     for name, header_value in value.items():
         if not _HEADER_NAME.match(name):
@@ -68,6 +87,11 @@ class EndpointOptions(BaseModel):
     secret: str | None = Field(None, description="whsec_<base64>; generated when omitted.")
     description: str = Field("", max_length=1000)
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
+    secret_headers: list[Annotated[str, Field(max_length=256)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of headers whose values are credentials: encrypted at rest, masked.",
+    )
     legacy_headers: bool = Field(
         False, description="Also send Content_Type and Content_Length as the seed shows them."
     )
@@ -113,6 +137,7 @@ class EndpointPatch(BaseModel):
     event_types: list[str] | None = None
     description: str | None = Field(None, max_length=1000)
     headers: dict[str, str] | None = None
+    secret_headers: list[Annotated[str, Field(max_length=256)]] | None = Field(None, max_length=100)
     legacy_headers: bool | None = None
     timeout: float | None = Field(None, gt=0, le=300)
     max_in_flight: int | None = Field(None, ge=1, le=1000)

@@ -37,8 +37,8 @@ from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import NetworkPolicy
 from scanhook.delivery.worker import Worker
-from scanhook.endpoints import EndpointOptions, EndpointPatch
-from scanhook.errors import InvalidRequest, ScanhookError
+from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_headers
+from scanhook.errors import InvalidRequest, NotFound, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
 from scanhook.notifications import Notification, encode, parse, sample
@@ -57,7 +57,9 @@ from scanhook.store.records import (
     NewEvent,
     PublishResult,
     StorePolicy,
+    is_secret_header,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
@@ -77,6 +79,9 @@ PRUNE_EVERY = 3600.0
 ORDERED_FORMATS = frozenset({"jira", "servicenow"})
 #: API tokens look like ``shk_<43 url-safe base64 characters>`` (256 random bits).
 TOKEN_PREFIX = "shk_"  # noqa: S105 - a prefix, not a secret
+#: Previous signing secrets that keep signing beside the current one after a rotation (the
+#: newest ones): each adds a signature to every request until its overlap ends.
+KEPT_PREVIOUS_SECRETS = 2
 #: A token's last_used_at is written at most this often (seconds), not on every request.
 TOKEN_TOUCH_EVERY = 60.0
 
@@ -96,6 +101,13 @@ def _request_error(exc: ValidationError) -> InvalidRequest:
         parts.append(f"{where}: {error['msg'].removeprefix('Value error, ')}")
     field = ".".join(str(p) for p in errors[0]["loc"]) or None
     return InvalidRequest("; ".join(parts), field=field)
+
+
+def _check_secret_headers(names: list[str], headers: Mapping[str, str]) -> None:
+    try:
+        check_secret_headers(names, dict(headers))
+    except ValueError as exc:
+        raise InvalidRequest(f"secret_headers: {exc}", field="secret_headers") from None
 
 
 def _check_filter(text: str | None) -> None:
@@ -120,7 +132,11 @@ class Hub:
             settings.database_url,
             StorePolicy(
                 circuit_threshold=settings.circuit_threshold,
+                circuit_steps=settings.retry_delays,
                 disable_after=settings.seconds("disable_after"),
+            ),
+            secret_key=(
+                settings.secret_key.get_secret_value() if settings.secret_key is not None else None
             ),
         )
         self.tz = settings.display_tz
@@ -231,6 +247,7 @@ class Hub:
         except ValidationError as exc:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
+        _check_secret_headers(spec.secret_headers, spec.headers)
         format_options = validate_options(spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
@@ -247,6 +264,7 @@ class Hub:
             secrets=(EndpointSecret(spec.secret or generate_secret()),),
             enabled=spec.enabled,
             headers=dict(spec.headers),
+            secret_headers=tuple(spec.secret_headers),
             legacy_headers=spec.legacy_headers,
             timeout=spec.timeout,
             max_in_flight=spec.max_in_flight,
@@ -282,6 +300,15 @@ class Hub:
             fields["auth"] = validate_auth(fields["auth"])
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
+        if "secret_headers" in fields or "headers" in fields:
+            # Headers no longer there are no longer secret; new names must be headers.
+            headers = fields.get("headers", current.headers)
+            if "secret_headers" in fields:
+                _check_secret_headers(fields["secret_headers"], headers)
+                names = fields["secret_headers"]
+            else:
+                names = [n for n in current.secret_headers if is_secret_header(n, list(headers))]
+            fields["secret_headers"] = tuple(names)
         updated = dataclasses.replace(current, **fields, updated_at=time.time())
         endpoint = await self.store.update_endpoint(updated)
         if enabled is not None and enabled != endpoint.enabled:
@@ -299,9 +326,14 @@ class Hub:
             self._wake_workers()
         return endpoint
 
-    async def rotate_secret(self, endpoint_id: str, new_secret: str | None = None) -> Endpoint:
+    async def rotate_secret(
+        self, endpoint_id: str, new_secret: str | None = None, *, expire_previous: bool = False
+    ) -> Endpoint:
         """Make ``new_secret`` (or a generated one) current; the old one keeps signing beside it
-        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h)."""
+        for the configured overlap (``SCANHOOK_SECRET_OVERLAP``, default 24 h). At most
+        :data:`KEPT_PREVIOUS_SECRETS` previous secrets keep signing (the newest), so rotating
+        often does not pile up signatures. ``expire_previous`` ends every previous secret now
+        (one that leaked stops signing at once)."""
         if new_secret is not None:
             try:
                 EndpointOptions.model_validate({"url": "https://x.invalid", "secret": new_secret})
@@ -316,8 +348,16 @@ class Hub:
             for s in current.secrets
             if s.expires_at is None or s.expires_at > now
         ]
+        kept.sort(key=lambda s: s.expires_at or until, reverse=True)  # the newest first
+        kept = [] if expire_previous else kept[:KEPT_PREVIOUS_SECRETS]
         secrets = [EndpointSecret(new_secret or generate_secret()), *kept]
         return await self.store.set_endpoint_secrets(endpoint_id, secrets)
+
+    async def reseal_secrets(self) -> Resealed:
+        """Seal every endpoint secret again with the first key of the key ring (a key
+        rotation; see ``scanhook secrets rotate-key``)."""
+        await self.start()
+        return await self.store.reseal_secrets()
 
     # -- operating --------------------------------------------------------------------------------
     async def retry_delivery(self, delivery_id: str) -> DeliveryRecord:
@@ -340,6 +380,16 @@ class Hub:
         count = await self.store.replay(endpoint_id, since=since, status=status, now=time.time())
         self._wake_workers()
         return count
+
+    async def circuit_holding(self, endpoint_id: str) -> Endpoint | None:
+        """The endpoint when its circuit is open or half-open, so that what is requeued for it
+        waits for the circuit (None when it is closed, or the endpoint is gone)."""
+        await self.start()
+        try:
+            endpoint = await self.store.get_endpoint(endpoint_id)
+        except NotFound:
+            return None
+        return endpoint if endpoint.circuit_open_until is not None else None
 
     async def send_test(self, endpoint_id: str, event_type: str = "finished_scan") -> HttpResult:
         """Send one sample notification to the endpoint now, outside the queue, as a delivery

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -143,6 +144,8 @@ class Receiver:
 def _worker(tmp_path: Path, database: str, n: int) -> subprocess.Popen[bytes]:
     env = clean_env(
         SCANHOOK_DATABASE_URL=database,
+        # The key the test's own Hub seals endpoint secrets with (tests/conftest.py).
+        SCANHOOK_SECRET_KEY=os.environ["SCANHOOK_SECRET_KEY"],
         SCANHOOK_ALLOW_PRIVATE_NETWORKS="true",
         SCANHOOK_POLL_INTERVAL="0.2s",
         SCANHOOK_LEASE="3s",

@@ -103,6 +103,8 @@ class WorkerProcess:
         self.env.update(
             {
                 "SCANHOOK_DATABASE_URL": database,
+                # The key the test's own Hub seals endpoint secrets with (tests/conftest.py).
+                "SCANHOOK_SECRET_KEY": os.environ["SCANHOOK_SECRET_KEY"],
                 "SCANHOOK_ALLOW_PRIVATE_NETWORKS": "true",
                 "SCANHOOK_LEASE": "3s",
                 "SCANHOOK_POLL_INTERVAL": "0.2s",

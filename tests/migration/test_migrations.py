@@ -37,8 +37,8 @@ def schema_diff(engine: Engine) -> list[object]:
         return list(compare_metadata(context, metadata))
 
 
-def test_head_is_0006_and_history_is_linear() -> None:
-    assert head_revision() == "0006"
+def test_head_is_0007_and_history_is_linear() -> None:
+    assert head_revision() == "0007"
 
 
 # -- SQLite ------------------------------------------------------------------------------------

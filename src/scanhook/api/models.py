@@ -15,6 +15,7 @@ __all__ = [
     "AttemptOut",
     "BatchAccepted",
     "BatchIn",
+    "CircuitOut",
     "DeliveryDetail",
     "DeliveryOut",
     "DeliveryPage",
@@ -32,6 +33,7 @@ __all__ = [
     "PreviousSecret",
     "ReplayIn",
     "Requeued",
+    "RetriedDelivery",
     "RotateSecretIn",
     "ScheduleOut",
     "SchedulePage",
@@ -49,13 +51,33 @@ class _In(BaseModel):
 
 
 # -- endpoints ---------------------------------------------------------------------------------
+class CircuitOut(BaseModel):
+    """An endpoint's circuit. It opens after ``SCANHOOK_CIRCUIT_THRESHOLD`` failures in a row
+    and pauses for the retry schedule's first step; each failed probe moves the pause one step
+    on (never longer than the schedule's longest step); a success closes it."""
+
+    state: Literal["closed", "open", "half-open"] = Field(
+        description="closed: deliveries flow; open: nothing is sent until open_until; "
+        "half-open: the pause is over and one delivery at a time goes as a probe, until one "
+        "succeeds."
+    )
+    open_until: datetime | None = Field(description="When the current pause ends.")
+    opened_at: datetime | None = Field(description="When the circuit opened.")
+    reason: str | None = Field(
+        description="Why it is open, e.g. '5 consecutive failures; last: HTTP 500'."
+    )
+    failed_probes: int = Field(description="Probes that failed since it opened.")
+
+
 class EndpointHealth(BaseModel):
     consecutive_failures: int
     failing_since: datetime | None
     last_success_at: datetime | None
     circuit_open_until: datetime | None = Field(
-        description="While in the future, the circuit is open: nothing is sent."
+        description="While in the future, the circuit is open: nothing is sent. "
+        "The same as circuit.open_until."
     )
+    circuit: CircuitOut
 
 
 class EndpointOut(BaseModel):
@@ -68,7 +90,12 @@ class EndpointOut(BaseModel):
     format: str
     format_options: dict[str, Any]
     filter: str | None
-    headers: dict[str, str]
+    headers: dict[str, str] = Field(
+        description="The values of the headers in secret_headers are shown as '********'."
+    )
+    secret_headers: list[str] = Field(
+        description="Headers whose values are credentials: encrypted at rest, masked here."
+    )
     legacy_headers: bool
     auth: dict[str, Any] | None = Field(description="Secret values are shown as '********'.")
     timeout: float | None
@@ -93,6 +120,10 @@ class EndpointPage(BaseModel):
 
 class RotateSecretIn(_In):
     secret: str | None = Field(None, description="The new secret (whsec_…); generated if omitted.")
+    expire_previous: bool = Field(
+        False,
+        description="End every previous secret now instead of after the overlap (one leaked).",
+    )
 
 
 class SecretOut(BaseModel):
@@ -133,8 +164,16 @@ class ReplayIn(_In):
     )
 
 
+_CIRCUIT_DELAY = (
+    "Set when the endpoint's circuit is open or half-open: what was requeued waits for it "
+    "(open: until open_until; half-open: until a probe succeeds, one delivery at a time). "
+    "Null when the circuit is closed."
+)
+
+
 class Requeued(BaseModel):
     requeued: int
+    circuit_delay: CircuitOut | None = Field(None, description=_CIRCUIT_DELAY)
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -191,6 +230,12 @@ class DeliveryOut(BaseModel):
 
 class DeliveryDetail(DeliveryOut):
     attempts: list[AttemptOut]
+
+
+class RetriedDelivery(DeliveryDetail):
+    """A delivery made due again by hand."""
+
+    circuit_delay: CircuitOut | None = Field(None, description=_CIRCUIT_DELAY)
 
 
 class DeliveryPage(BaseModel):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from scanhook.api.models import (
     AttemptOut,
+    CircuitOut,
     DeliveryDetail,
     DeliveryOut,
     EndpointCreated,
@@ -16,25 +18,41 @@ from scanhook.api.models import (
     EndpointOut,
     EventOut,
     NoticeOut,
+    Requeued,
+    RetriedDelivery,
     ScheduleOut,
 )
+from scanhook.errors import InvalidRequest
 from scanhook.notifications.timefmt import format_timestamp
-from scanhook.store.records import AttemptRecord, DeliveryRecord, Endpoint, EventRecord
+from scanhook.store.records import (
+    AttemptRecord,
+    DeliveryRecord,
+    Endpoint,
+    EventRecord,
+    is_secret_header,
+)
+from scanhook.store.rules import circuit_state
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = [
     "MASK",
+    "circuit",
+    "circuit_delay",
     "created_endpoint",
     "delivery",
     "delivery_detail",
     "endpoint",
     "event",
     "mask_auth",
+    "mask_headers",
     "moment",
     "notice",
+    "requeued",
+    "retried_delivery",
     "schedule",
     "seconds",
     "unmask_auth",
+    "unmask_headers",
 ]
 
 MASK = "********"
@@ -90,6 +108,76 @@ def unmask_auth(
     return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
 
 
+def circuit(ep: Endpoint, now: float | None = None) -> CircuitOut:
+    """The endpoint's circuit at ``now`` (default: the current time)."""
+    return CircuitOut(
+        state=circuit_state(ep.circuit_open_until, time.time() if now is None else now),
+        open_until=moment(ep.circuit_open_until),
+        opened_at=moment(ep.circuit_opened_at),
+        reason=ep.circuit_reason,
+        failed_probes=ep.circuit_failed_probes,
+    )
+
+
+def circuit_delay(ep: Endpoint | None, now: float | None = None) -> CircuitOut | None:
+    """The endpoint's circuit when it will delay what is requeued for it (open or half-open);
+    None when it is closed (or the endpoint is gone)."""
+    if ep is None:
+        return None
+    shown = circuit(ep, now)
+    return None if shown.state == "closed" else shown
+
+
+def mask_headers(ep: Endpoint) -> dict[str, str]:
+    """The endpoint's headers with the values of its secret headers masked."""
+    return {
+        name: MASK if is_secret_header(name, ep.secret_headers) else value
+        for name, value in ep.headers.items()
+    }
+
+
+def unmask_headers(
+    new: Mapping[str, str] | None,
+    current: Endpoint,
+    *,
+    url: str | None = None,
+    secret_headers: Sequence[str] | None = None,
+) -> dict[str, str] | None:
+    """PATCHed ``headers`` where a secret header's value still equal to the mask keeps the
+    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
+    values again (InvalidRequest), so that a stored credential never goes to a new server
+    unless it is given again. ``new`` None: the PATCH keeps the headers as they are, which a
+    new ``url`` allows only when the endpoint has no secret header."""
+    moved = url is not None and url != current.url
+    if new is None:
+        names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
+        if moved and names:
+            raise InvalidRequest(
+                f"headers: the URL changes, so give the secret headers' values again"
+                f" ({', '.join(names)})",
+                field="headers",
+            )
+        return None
+    secret = current.secret_headers if secret_headers is None else secret_headers
+    stored = {name.lower(): value for name, value in current.headers.items()}
+    kept = {}
+    for name, value in new.items():
+        if value == MASK and is_secret_header(name, secret):
+            field = f"headers.{name}"
+            if name.lower() not in stored or not is_secret_header(name, current.secret_headers):
+                raise InvalidRequest(
+                    f"{field}: no stored value to keep; give the value", field=field
+                )
+            if moved:
+                raise InvalidRequest(
+                    f"{field}: the URL changes, so give this secret header's value again",
+                    field=field,
+                )
+            value = stored[name.lower()]
+        kept[name] = value
+    return kept
+
+
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
     return {
         "id": ep.id,
@@ -99,7 +187,8 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
         "format": ep.format,
         "format_options": dict(ep.format_options),
         "filter": ep.filter,
-        "headers": dict(ep.headers),
+        "headers": mask_headers(ep),
+        "secret_headers": list(ep.secret_headers),
         "legacy_headers": ep.legacy_headers,
         "auth": mask_auth(ep.auth),
         "timeout": ep.timeout,
@@ -115,6 +204,7 @@ def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:
             failing_since=moment(ep.failing_since),
             last_success_at=moment(ep.last_success_at),
             circuit_open_until=moment(ep.circuit_open_until),
+            circuit=circuit(ep),
         ),
     }
 
@@ -182,6 +272,22 @@ def delivery_detail(d: DeliveryRecord, notes: Notes = _NO_NOTES) -> DeliveryDeta
     mine = notes.get(d.id)
     return DeliveryDetail(
         **_delivery_fields(d, notes), attempts=[_attempt(a, mine) for a in d.attempt_log]
+    )
+
+
+def requeued(count: int, held_by: Endpoint | None) -> Requeued:
+    """A replay's answer: how many were requeued, and the circuit of ``held_by`` (the
+    endpoint when its circuit is not closed) that will delay them."""
+    return Requeued(requeued=count, circuit_delay=circuit_delay(held_by) if count else None)
+
+
+def retried_delivery(d: DeliveryRecord, held_by: Endpoint | None) -> RetriedDelivery:
+    """A delivery made due again by hand, and the circuit of ``held_by`` (its endpoint when
+    the circuit is not closed) that will delay it."""
+    return RetriedDelivery(
+        **_delivery_fields(d),
+        attempts=[_attempt(a) for a in d.attempt_log],
+        circuit_delay=circuit_delay(held_by),
     )
 
 

@@ -16,6 +16,7 @@ from scanhook.cli import (
     operating,
     run,
     schedules,
+    secrets,
     serve,
 )
 from scanhook.cli.app import app
@@ -28,6 +29,7 @@ schedules.register(app)
 emit.register(app)
 operating.register(app)
 admin.register(app)
+secrets.register(app)
 listen.register(app)
 run.register(app)
 serve.register(app)

@@ -4,7 +4,6 @@ the API's tokens. Tokens live in the database, so these commands open it directl
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -16,6 +15,7 @@ from rich.text import Text
 
 from scanhook.cli.common import DatabaseOption, JsonOption, print_json, run_async, settings_or_exit
 from scanhook.cli.output import err, out
+from scanhook.redaction import MASK, mask_url
 
 if TYPE_CHECKING:
     from scanhook.cli.local import LocalBackend
@@ -29,19 +29,7 @@ token_app = typer.Typer(
     no_args_is_help=True,
 )
 
-MASK = "********"
 _SECRET_FIELDS = frozenset({"api_token"})
-_URL_PASSWORD = re.compile(
-    r"^(?P<head>[a-z][a-z0-9+.-]*://[^:/@]*:)(?P<password>[^@]*)(?P<tail>@.*)$", re.I
-)
-
-
-def mask_url(url: str) -> str:
-    """``postgresql://user:********@host/db``: a URL without its password."""
-    match = _URL_PASSWORD.match(url)
-    if match is None:
-        return url
-    return match.group("head") + MASK + match.group("tail")
 
 
 def _file_settings() -> tuple[str | None, dict[str, Any]]:

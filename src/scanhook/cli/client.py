@@ -48,7 +48,7 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def set_enabled(self, endpoint_id: str, enabled: bool) -> JSON: ...
     @abc.abstractmethod
-    async def rotate_secret(self, endpoint_id: str) -> JSON: ...
+    async def rotate_secret(self, endpoint_id: str, *, expire_previous: bool = False) -> JSON: ...
     @abc.abstractmethod
     async def test_endpoint(self, endpoint_id: str, event_type: str) -> JSON: ...
     @abc.abstractmethod
@@ -62,7 +62,13 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def replay(
         self, endpoint_id: str, since: float | None, status: DeliveryStatus | None
-    ) -> int: ...
+    ) -> JSON:
+        """``{"requeued": n, "circuit_delay": …}`` as ``POST …/replay`` answers."""
+
+    @abc.abstractmethod
+    async def retry_delivery(self, delivery_id: str) -> JSON:
+        """The delivery, due now, with its ``circuit_delay``, as ``POST …/retry`` answers."""
+
     @abc.abstractmethod
     async def stats(self) -> JSON: ...
 

@@ -127,6 +127,16 @@ def _show(endpoint: dict[str, Any], as_json: bool, headline: str | None = None) 
     out.print(endpoint_detail(endpoint))
 
 
+SecretHeaderOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--secret-header",
+        help="A header (given with -H) whose value is a credential: encrypted at rest and"
+        " masked. Repeatable.",
+    ),
+]
+
+
 @endpoint_app.command("add")
 def add(
     url: Annotated[str, typer.Argument(help="Where to POST the notifications, http(s)://…")],
@@ -137,6 +147,7 @@ def add(
     ] = None,
     description: DescriptionOption = None,
     header: HeaderOption = None,
+    secret_header: SecretHeaderOption = None,
     legacy_headers: Annotated[
         bool,
         typer.Option(
@@ -169,6 +180,7 @@ def add(
         secret=secret,
         description=description,
         headers=_headers(header),
+        secret_headers=secret_header or None,
         legacy_headers=legacy_headers or None,
         format=format_,
         filter=filter_,
@@ -239,6 +251,7 @@ def update(
     event_types: EventTypesOption = None,
     description: DescriptionOption = None,
     header: HeaderOption = None,
+    secret_header: SecretHeaderOption = None,
     legacy_headers: Annotated[
         bool | None,
         typer.Option(
@@ -269,6 +282,7 @@ def update(
         event_types=event_types or None,
         description=description,
         headers=_headers(header),
+        secret_headers=secret_header or None,
         legacy_headers=legacy_headers,
         format=format_,
         filter=filter_,
@@ -348,28 +362,36 @@ def disable(
 @endpoint_app.command("rotate-secret")
 def rotate_secret(
     endpoint_id: IdArgument,
+    expire_previous: Annotated[
+        bool,
+        typer.Option(
+            "--expire-previous",
+            help="End the previous secrets now (one leaked) instead of after the overlap.",
+        ),
+    ] = False,
     database_url: DatabaseOption = None,
     api_url: ApiUrlOption = None,
     token: TokenOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Give an endpoint a new signing secret; the old one keeps signing beside it for the
-    overlap (SCANHOOK_SECRET_OVERLAP, default 24 h) so the receiver can switch at leisure."""
+    overlap (SCANHOOK_SECRET_OVERLAP, default 24 h) so the receiver can switch at leisure.
+    At most the two newest previous secrets keep signing."""
 
     async def action(backend: Backend) -> dict[str, Any]:
-        return await backend.rotate_secret(endpoint_id)
+        return await backend.rotate_secret(endpoint_id, expire_previous=expire_previous)
 
     result = _act(database_url, api_url, token, action)
     if as_json:
         print_json(result)
         return
     out.print(Text.assemble(("new secret: ", "bold"), str(result.get("secret"))))
-    out.print(
-        Text(
-            "Deliveries carry both signatures until the overlap ends; update the receiver.",
-            style="dim",
-        )
+    hint = (
+        "The previous secrets no longer sign; update the receiver now."
+        if expire_previous
+        else "Deliveries carry both signatures until the overlap ends; update the receiver."
     )
+    out.print(Text(hint, style="dim"))
 
 
 @endpoint_app.command("test")

@@ -50,8 +50,8 @@ class LocalBackend(Backend):
         reason = None if enabled else "disabled by an operator"
         return _dump(render.endpoint(await self.hub.set_enabled(endpoint_id, enabled, reason)))
 
-    async def rotate_secret(self, endpoint_id: str) -> JSON:
-        endpoint = await self.hub.rotate_secret(endpoint_id)
+    async def rotate_secret(self, endpoint_id: str, *, expire_previous: bool = False) -> JSON:
+        endpoint = await self.hub.rotate_secret(endpoint_id, expire_previous=expire_previous)
         return {"secret": render.current_secret(endpoint)}
 
     async def test_endpoint(self, endpoint_id: str, event_type: str) -> JSON:
@@ -88,8 +88,15 @@ class LocalBackend(Backend):
 
     async def replay(
         self, endpoint_id: str, since: float | None, status: DeliveryStatus | None
-    ) -> int:
-        return await self.hub.replay(endpoint_id, since=since, status=status)
+    ) -> JSON:
+        count = await self.hub.replay(endpoint_id, since=since, status=status)
+        held_by = await self.hub.circuit_holding(endpoint_id) if count else None
+        return _dump(render.requeued(count, held_by))
+
+    async def retry_delivery(self, delivery_id: str) -> JSON:
+        record = await self.hub.retry_delivery(delivery_id)
+        held_by = await self.hub.circuit_holding(record.endpoint_id)
+        return _dump(render.retried_delivery(record, held_by))
 
     async def stats(self) -> JSON:
         return await self.hub.store.stats(time.time())

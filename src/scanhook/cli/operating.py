@@ -1,4 +1,5 @@
-"""``scanhook events show``, ``deliveries``, ``replay``, ``stats``: what happened; fixing it."""
+"""``scanhook events show``, ``deliveries``, ``replay``, ``retry``, ``stats``: what happened;
+fixing it."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from scanhook.cli.common import (
     run_async,
 )
 from scanhook.cli.output import err, out
-from scanhook.cli.render import deliveries_table, event_detail, stats_table
+from scanhook.cli.render import deliveries_table, event_detail, short_time, stats_table
 from scanhook.durations import parse_duration
 
 if TYPE_CHECKING:
@@ -186,7 +187,7 @@ def replay(
     moment = _since(since)
     settings = connection_settings(database_url, api_url, token)
 
-    async def go() -> int:
+    async def go() -> dict[str, Any]:
         async with connect(settings) as backend:
             await backend.get_endpoint(endpoint_id)
             with Progress(
@@ -200,9 +201,10 @@ def replay(
                 progress.add_task(f"requeueing {status} deliveries of {endpoint_id}", total=None)
                 return await backend.replay(endpoint_id, moment, wanted)
 
-    count = run_async(go())
+    result = run_async(go())
+    count = int(result["requeued"])
     if as_json:
-        print_json({"endpoint_id": endpoint_id, "requeued": count})
+        print_json({"endpoint_id": endpoint_id, **result})
         return
     out.print(
         Text.assemble(
@@ -210,6 +212,7 @@ def replay(
             f"{count} deliver{'y' if count == 1 else 'ies'} of {endpoint_id}",
         )
     )
+    _circuit_note(result, plural=count != 1)
     if count:
         out.print(
             Text(
@@ -217,6 +220,56 @@ def replay(
                 style="dim",
             )
         )
+
+
+def _circuit_note(answer: dict[str, Any], plural: bool) -> None:
+    """A line saying that the endpoint's circuit will delay what was requeued, if it will."""
+    delay = answer.get("circuit_delay")
+    if not isinstance(delay, dict):
+        return
+    reason = delay.get("reason")
+    why = f" ({reason})" if reason else ""
+    they = "they wait" if plural else "it waits"
+    if delay.get("state") == "open":
+        until = short_time(delay.get("open_until"))
+        text = f"the endpoint's circuit is open until {until}{why}: {they} until then"
+    elif delay.get("state") == "half-open":
+        text = (
+            f"the endpoint's circuit is half-open{why}: one delivery at a time goes as a probe "
+            f"until one succeeds, and {they} for that"
+        )
+    else:
+        return
+    out.print(Text.assemble(("note: ", "bold yellow"), text))
+
+
+def retry(
+    delivery_id: Annotated[
+        str, typer.Argument(metavar="DELIVERY_ID", help="The failed delivery (dlv_…).")
+    ],
+    database_url: DatabaseOption = None,
+    api_url: ApiUrlOption = None,
+    token: TokenOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Make a failed delivery due now: the running workers send it again (same webhook-id)."""
+    settings = connection_settings(database_url, api_url, token)
+
+    async def go() -> dict[str, Any]:
+        async with connect(settings) as backend:
+            return await backend.retry_delivery(delivery_id)
+
+    result = run_async(go())
+    if as_json:
+        print_json(result)
+        return
+    out.print(
+        Text.assemble(
+            ("retrying ", "bold green"),
+            f"{delivery_id} of {result.get('endpoint_id', '')}: due now",
+        )
+    )
+    _circuit_note(result, plural=False)
 
 
 def stats(
@@ -243,4 +296,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(events_app, name="events")
     app.command("deliveries")(deliveries)
     app.command("replay")(replay)
+    app.command("retry")(retry)
     app.command("stats")(stats)

@@ -110,9 +110,11 @@ class ApiBackend(Backend):
         result: JSON = await self._call("POST", f"/v1/endpoints/{_segment(endpoint_id)}/{action}")
         return result
 
-    async def rotate_secret(self, endpoint_id: str) -> JSON:
+    async def rotate_secret(self, endpoint_id: str, *, expire_previous: bool = False) -> JSON:
         result: JSON = await self._call(
-            "POST", f"/v1/endpoints/{_segment(endpoint_id)}/rotate-secret"
+            "POST",
+            f"/v1/endpoints/{_segment(endpoint_id)}/rotate-secret",
+            body={"expire_previous": expire_previous},
         )
         return result
 
@@ -145,17 +147,22 @@ class ApiBackend(Backend):
 
     async def replay(
         self, endpoint_id: str, since: float | None, status: DeliveryStatus | None
-    ) -> int:
+    ) -> JSON:
         body: JSON = {"status": status}
         if since is not None:
             body["since"] = datetime.fromtimestamp(since, UTC).isoformat()
         result = await self._call(
             "POST", f"/v1/endpoints/{_segment(endpoint_id)}/replay", body=body
         )
-        for key in ("requeued", "count", "replayed"):
-            if isinstance(result, dict) and isinstance(result.get(key), int):
-                return int(result[key])
+        if isinstance(result, dict) and isinstance(result.get("requeued"), int):
+            return result
         raise ApiError(f"the service answered the replay unexpectedly: {str(result)[:200]}")
+
+    async def retry_delivery(self, delivery_id: str) -> JSON:
+        result = await self._call("POST", f"/v1/deliveries/{_segment(delivery_id)}/retry")
+        if isinstance(result, dict) and isinstance(result.get("id"), str):
+            return result
+        raise ApiError(f"the service answered the retry unexpectedly: {str(result)[:200]}")
 
     async def stats(self) -> JSON:
         result: JSON = await self._call("GET", "/v1/stats")

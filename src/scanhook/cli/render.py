@@ -43,12 +43,23 @@ def short_time(value: Any) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
 def status_text(status: Any) -> Text:
     return Text(str(status), style=STATUS_STYLES.get(str(status), ""))
+
+
+def _circuit_line(circuit: Any) -> str | None:
+    """An endpoint's circuit (``health.circuit``, or a ``circuit_delay``) in one line; None when
+    it is closed."""
+    if not isinstance(circuit, dict):
+        return None
+    state = circuit.get("state")
+    reason = circuit.get("reason")
+    why = f" ({reason})" if reason else ""
+    if state == "open":
+        return f"circuit open until {short_time(circuit.get('open_until'))}{why}"
+    if state == "half-open":
+        return f"circuit half-open, one probe at a time until one succeeds{why}"
+    return None
 
 
 def _health(endpoint: dict[str, Any]) -> Text:
@@ -57,9 +68,9 @@ def _health(endpoint: dict[str, Any]) -> Text:
         return Text("disabled" + (f": {reason}" if reason else ""), style="red")
     nested = endpoint.get("health")
     health: dict[str, Any] = nested if isinstance(nested, dict) else endpoint
-    until = health.get("circuit_open_until")
-    if isinstance(until, str) and short_time(until) > short_time(_now()):
-        return Text(f"circuit open until {short_time(until)}", style="yellow")
+    circuit = _circuit_line(health.get("circuit"))
+    if circuit is not None:
+        return Text(circuit, style="yellow")
     failures = health.get("consecutive_failures") or 0
     if failures:
         return Text(f"{failures} failures in a row", style="yellow")
@@ -103,12 +114,11 @@ _DETAIL_FIELDS = (
     ("updated_at", "updated"),
     ("last_success_at", "last success"),
     ("failing_since", "failing since"),
-    ("circuit_open_until", "circuit open until"),
 )
 
 
 def _value(key: str, value: Any) -> RenderableType:
-    if key.endswith("_at") or key in ("failing_since", "circuit_open_until"):
+    if key.endswith("_at") or key == "failing_since":
         return short_time(value)
     if isinstance(value, list):
         return ", ".join(str(v) for v in value)
@@ -130,6 +140,14 @@ def endpoint_detail(endpoint: dict[str, Any]) -> Table:
     for key, label in _DETAIL_FIELDS:
         if key in endpoint and endpoint[key] not in (None, "", {}, []):
             table.add_row(label, _value(key, endpoint[key]))
+    circuit = endpoint.get("circuit")
+    if isinstance(circuit, dict):
+        table.add_row("circuit", str(circuit.get("state", "")))
+        if circuit.get("state") != "closed":
+            table.add_row("circuit opened", short_time(circuit.get("opened_at")))
+            table.add_row("circuit paused until", short_time(circuit.get("open_until")))
+            table.add_row("circuit reason", str(circuit.get("reason") or ""))
+            table.add_row("failed probes", str(circuit.get("failed_probes", 0)))
     return table
 
 

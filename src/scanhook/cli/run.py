@@ -20,6 +20,7 @@ from scanhook.errors import ScanhookError
 from scanhook.eventloop import run
 from scanhook.gc_tuning import tune_gc
 from scanhook.logs import configure_logging
+from scanhook.redaction import mask_url
 
 __all__ = ["register"]
 
@@ -34,7 +35,7 @@ async def _run_worker(settings: Settings) -> None:
     from scanhook.hub import Hub
 
     async with Hub(settings) as hub:
-        log.info("worker started", database=settings.database_url, pid=os.getpid())
+        log.info("worker started", database=mask_url(settings.database_url), pid=os.getpid())
         await hub.run(stop)
         log.info("worker stopped")
 
@@ -78,7 +79,7 @@ def db_upgrade(database_url: DatabaseOption = None) -> None:
     except ScanhookError as exc:
         err.print(f"[red]error:[/] {exc}")
         raise typer.Exit(1) from None
-    out.print(f"database is at the current schema: {settings.database_url}")
+    out.print(f"database is at the current schema: {mask_url(settings.database_url)}")
 
 
 def register(app: typer.Typer) -> None:

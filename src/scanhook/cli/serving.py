@@ -23,6 +23,7 @@ from scanhook.cli.common import fail
 from scanhook.cli.output import out
 from scanhook.config import Settings
 from scanhook.hub import Hub
+from scanhook.redaction import mask_url
 
 __all__ = ["bind", "run_service", "serve_app", "url_of"]
 
@@ -121,7 +122,7 @@ async def run_service(settings: Settings, host: str, port: int, workers: bool) -
                     f" ({what}; docs at {url}/docs, health at {url}/healthz)",
                 )
             )
-            log.info("serving", url=url, database=settings.database_url, pid=os.getpid())
+            log.info("serving", url=url, database=mask_url(settings.database_url), pid=os.getpid())
             tasks = [asyncio.create_task(serve_app(app, sock, stop))]
             if workers:
                 tasks.append(asyncio.create_task(hub.run(stop)))

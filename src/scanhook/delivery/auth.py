@@ -24,21 +24,23 @@ from __future__ import annotations
 import asyncio
 import base64
 import hashlib
+import html
 import json
 import os
+import re
 import ssl
 import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, quote_plus, urlencode, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
 
 from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
 from scanhook.errors import InvalidRequest, ScanhookError
-from scanhook.store.records import Endpoint
+from scanhook.store.records import Endpoint, is_secret_header
 
 if TYPE_CHECKING:
     from scanhook.delivery.http import HttpClient
@@ -56,6 +58,7 @@ __all__ = [
     "OAuth2Auth",
     "load_auth",
     "validate_auth",
+    "written_forms",
 ]
 
 MASK = "********"
@@ -231,6 +234,22 @@ def validate_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return checked
 
 
+_PERCENT_ESCAPE = re.compile(r"%[0-9A-F]{2}")
+
+
+def written_forms(secret: str) -> set[str]:
+    """``secret`` as a receiver may echo it back: as is, JSON-escaped (with and without
+    ``\\u`` escapes and ``\\/`` for ``/``), HTML-escaped, and URL-encoded (``%20`` or ``+``,
+    upper- or lower-case hex)."""
+    forms = {secret, html.escape(secret)}
+    for ensure_ascii in (True, False):
+        escaped = json.dumps(secret, ensure_ascii=ensure_ascii)[1:-1]
+        forms |= {escaped, escaped.replace("/", "\\/")}
+    for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
+        forms |= {encoded, _PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), encoded)}
+    return forms
+
+
 @dataclass
 class _Token:
     value: str
@@ -334,11 +353,14 @@ class Authenticator:
 
     # -- scrubbing ----------------------------------------------------------------------------
     def secrets(self, endpoint: Endpoint) -> list[str]:
-        """Every credential of the endpoint as it could appear in text (longest first)."""
+        """Every credential of the endpoint (``auth``, and the values of its secret headers) in
+        every form it could appear in text (longest first)."""
         key, config = self.config(endpoint)
-        if config is None:
-            return []
-        found: list[str] = []
+        found: list[str] = [
+            value
+            for name, value in endpoint.headers.items()
+            if is_secret_header(name, endpoint.secret_headers)
+        ]
         if isinstance(config, BasicAuth):
             pair = f"{config.username}:{config.password}".encode()
             found += [config.password, base64.b64encode(pair).decode("ascii")]
@@ -351,9 +373,13 @@ class Authenticator:
             token = self._tokens.get(key)
             if token is not None:
                 found.append(token.value)
-        if config.mtls is not None:
+        if config is not None and config.mtls is not None:
             found.append(config.mtls.key_pem)
-        return sorted((s for s in found if len(s) >= 4), key=len, reverse=True)
+        return sorted(
+            {form for s in found if len(s) >= 4 for form in written_forms(s)},
+            key=len,
+            reverse=True,
+        )
 
     def scrub(self, endpoint: Endpoint, text: str | None) -> str | None:
         """``text`` with every credential of the endpoint replaced by the mask."""
@@ -364,10 +390,20 @@ class Authenticator:
         return text
 
     def scrub_bytes(self, endpoint: Endpoint, data: bytes) -> bytes:
+        """``data`` (a response body, cut at the size the client reads) with every credential
+        masked, and a credential cut off by that limit too: a body that ends with the start
+        of one (4 bytes or more) has that end masked."""
         if not data:
             return data
-        for secret in self.secrets(endpoint):
-            data = data.replace(secret.encode("utf-8"), MASK.encode("ascii"))
+        forms = [secret.encode("utf-8") for secret in self.secrets(endpoint)]
+        for form in forms:
+            data = data.replace(form, MASK.encode("ascii"))
+        for form in forms:
+            start = data.find(form[:4], max(0, len(data) - len(form) + 1))
+            while start >= 0:
+                if form.startswith(data[start:]):
+                    return data[:start] + MASK.encode("ascii")
+                start = data.find(form[:4], start + 1)
         return data
 
     # -- OAuth2 -------------------------------------------------------------------------------

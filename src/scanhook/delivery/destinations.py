@@ -85,7 +85,7 @@ class DestinationSender:
     ) -> Sent:
         sent = await self._attempt(delivery, started, timeout)
         endpoint = delivery.endpoint
-        if endpoint.auth is None:
+        if endpoint.auth is None and not endpoint.secret_headers:
             return sent
         result = dataclasses.replace(  # no credential in what is recorded
             sent.result,

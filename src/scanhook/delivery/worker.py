@@ -7,6 +7,12 @@ last cycle and, in the same transaction, claims due deliveries for the slots tha
 delivery sends it. A finished attempt wakes the loop, and so does a publish in the same process;
 outcomes that finish while a cycle's write is under way go together into the next one (no fixed
 delay). A poll every ``poll_interval`` (or PostgreSQL's NOTIFY) covers other processes.
+
+Beside the cycle, the worker tells the store it is alive (:meth:`Store.register_worker` before
+its first claim, then :meth:`Store.keep_worker_alive` every ``heartbeat_every``): that is when
+what a dead worker left ``sending`` is taken back, at once rather than when its leases run out,
+and a take-back wakes the cycle. Its outcomes name it (``leased_by``), so that a late outcome of
+an attempt whose delivery another worker has taken back since moves nothing.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from scanhook.delivery.retry import RetryPolicy
 from scanhook.errors import ScanhookError
 from scanhook.store.base import Store
 from scanhook.store.ids import new_id
+from scanhook.store.liveness import HEARTBEAT_EVERY
 from scanhook.store.records import AttemptOutcome, ClaimedDelivery
 
 __all__ = ["Worker"]
@@ -56,6 +63,7 @@ class Worker:
         on_recorded: Callable[[Sequence[AttemptOutcome]], None] | None = None,
         tz: tzinfo = UTC,
         destinations: DestinationSender | None = None,
+        heartbeat_every: float = HEARTBEAT_EVERY,
     ) -> None:
         self.id = worker_id or new_id("wrk")
         self._store = store
@@ -67,6 +75,7 @@ class Worker:
         self._claim_batch = claim_batch
         self._max_concurrency = max_concurrency
         self._poll_interval = poll_interval
+        self._heartbeat_every = heartbeat_every
         self._clock = clock
         self._on_recorded = on_recorded
         # Endpoints with a format other than raw, or with auth (issue 7); raw ones go directly.
@@ -95,16 +104,62 @@ class Worker:
     async def run(self, stop: asyncio.Event, grace: float = 10.0) -> None:
         """Deliver until ``stop`` is set; then let attempts in flight finish for up to ``grace``
         seconds, record them, and give the rest back to the store."""
+        await self._announce()
         stopper = asyncio.create_task(self._relay_stop(stop))
+        heartbeat = asyncio.create_task(self._keep_alive(), name=f"scanhook-heartbeat-{self.id}")
         try:
             await self._cycle_loop(stop)
         finally:
             stopper.cancel()
-            await self._drain(grace)
+            try:
+                await self._drain(grace)
+            finally:
+                # Alive until everything it held is recorded or given back.
+                heartbeat.cancel()
+                await asyncio.gather(heartbeat, return_exceptions=True)
+                await self._retire()
 
     async def _relay_stop(self, stop: asyncio.Event) -> None:
         await stop.wait()
         self._wake.set()
+
+    # -- being alive ------------------------------------------------------------------------------
+    async def _announce(self) -> None:
+        """Register with the store, taking back what dead workers left (before the first claim,
+        so that it takes those first). A failure is logged: the heartbeat registers later."""
+        try:
+            taken = await self._store.register_worker(self.id, self._clock())
+        except ScanhookError as exc:
+            log.warning("could not register the worker; retrying", worker=self.id, error=str(exc))
+            return
+        self._took_back(taken)
+
+    async def _keep_alive(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self._heartbeat_every)
+            try:
+                taken = await self._store.keep_worker_alive(self.id, self._clock())
+            except ScanhookError as exc:
+                if not failing:  # once per outage, not every second
+                    log.warning("worker heartbeat failed; retrying", worker=self.id, error=str(exc))
+                failing = True
+                continue
+            if failing:
+                log.info("worker heartbeat works again", worker=self.id)
+                failing = False
+            self._took_back(taken)
+
+    def _took_back(self, taken: int) -> None:
+        if taken:
+            log.info("took back deliveries a dead worker left in flight", count=taken)
+            self._wake.set()
+
+    async def _retire(self) -> None:
+        try:
+            await self._store.unregister_worker(self.id)
+        except ScanhookError as exc:
+            log.warning("could not unregister the worker", worker=self.id, error=str(exc))
 
     # -- the cycle: record what finished, claim what is due ---------------------------------------
     async def _cycle_loop(self, stop: asyncio.Event) -> None:
@@ -207,11 +262,13 @@ class Worker:
     # -- one attempt ------------------------------------------------------------------------------
     async def _attempt(self, delivery: ClaimedDelivery) -> None:
         """Send one delivery and queue its outcome for the next cycle. Raw endpoints without
-        ``auth`` are sent here (the hot path); the others through ``destinations``."""
+        ``auth`` or secret headers are sent here (the hot path); the others through
+        ``destinations``."""
         endpoint = delivery.endpoint
         started = self._clock()
         timeout = max(0.1, min(endpoint.timeout or self._request_timeout, self._lease * 0.8))
-        raw = endpoint.format == "raw" and endpoint.auth is None
+        # Credentials (auth, secret headers) need scrubbing from what the receiver answers.
+        raw = endpoint.format == "raw" and endpoint.auth is None and not endpoint.secret_headers
         final = False
         try:
             if raw:
@@ -247,6 +304,7 @@ class Worker:
             "duration_ms": result.duration_ms,
             "status_code": result.status_code,
             "response_body": body,
+            "leased_by": self.id,
         }
         if result.succeeded:
             # error: None, or a note such as "skipped: …" (a format chose to send nothing).
@@ -314,7 +372,7 @@ class Worker:
         unfinished = [d for d in self._inflight if d not in unrecorded] + never_started
         if unfinished:
             try:
-                await self._store.release(unfinished)
+                await self._store.release(unfinished, self.id)
                 log.info("released unfinished deliveries", count=len(unfinished))
             except ScanhookError as exc:
                 log.warning(

@@ -27,6 +27,7 @@ from scanhook.store.records import (
     PublishResult,
     StorePolicy,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["Store"]
@@ -82,6 +83,11 @@ class Store(abc.ABC):
         self, endpoint_id: str, secrets: Sequence[EndpointSecret]
     ) -> Endpoint: ...
 
+    @abc.abstractmethod
+    async def reseal_secrets(self) -> Resealed:
+        """Seal every endpoint secret again with the first key of the store's key ring, in one
+        transaction (a key rotation: the ring holds the new key first, then the old ones)."""
+
     # -- events ---------------------------------------------------------------------------------
     @abc.abstractmethod
     async def publish(self, events: Sequence[NewEvent]) -> list[PublishResult]:
@@ -100,15 +106,17 @@ class Store(abc.ABC):
     ) -> list[ClaimedDelivery]:
         """Lease up to ``limit`` due deliveries: pending with next_attempt_at <= now, or sending
         with an expired lease. Per endpoint: enabled; an open circuit (circuit_open_until > now)
-        gives nothing, a half-open one (circuit_open_until <= now) at most one in flight; at most
-        max_in_flight in flight (unexpired leases); rate_limit as a token bucket; an ordered
-        endpoint only its oldest unfinished delivery, and only when none is in flight."""
+        gives nothing, a half-open one (circuit_open_until <= now) at most one in flight, its
+        probe (the due delivery tried most); at most max_in_flight in flight (unexpired
+        leases); rate_limit as a token bucket; an ordered endpoint only its oldest unfinished
+        delivery, and only when none is in flight."""
 
     @abc.abstractmethod
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
         """In one transaction: insert the attempts, move the deliveries on (succeeded, failed, or
-        pending at next_attempt_at), update the endpoints' health (streak, circuit, auto-disable
-        after policy.disable_after, disable_reason at once)."""
+        pending at next_attempt_at), update the endpoints' health (streak; the circuit, paused
+        for policy.circuit_steps, see rules.apply_outcome; auto-disable after
+        policy.disable_after, disable_reason at once)."""
 
     async def record_and_claim(
         self,
@@ -126,12 +134,35 @@ class Store(abc.ABC):
         return await self.claim(worker_id, now, lease, limit) if limit > 0 else []
 
     @abc.abstractmethod
-    async def release(self, delivery_ids: Sequence[str]) -> None:
-        """Give leased deliveries back (pending, due now) without recording an attempt."""
+    async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
+        """Give leased deliveries back (pending, due now) without recording an attempt; with
+        ``worker_id``, only those that worker still leases."""
 
     @abc.abstractmethod
     async def next_due_at(self) -> float | None:
         """The earliest time at which claim() could return something, or None."""
+
+    # -- who is alive ---------------------------------------------------------------------------
+    async def register_worker(self, worker_id: str, now: float) -> int:
+        """Announce the worker ``worker_id`` (which ``claim`` writes into ``leased_by``), and take
+        back at once what workers that are gone left ``sending``: their leases expire now, so
+        the next claim takes those deliveries first, as they are (same id, same attempt count).
+        Return how many were taken back. Call it before the worker's first claim, then
+        :meth:`keep_worker_alive` every :data:`~scanhook.store.liveness.HEARTBEAT_EVERY` seconds
+        until :meth:`unregister_worker`. The rows of a live worker are never taken back.
+
+        The default (a backend that cannot tell who is alive) does nothing: a dead worker's
+        deliveries are claimed again when their leases run out."""
+        return 0
+
+    async def keep_worker_alive(self, worker_id: str, now: float) -> int:
+        """Refresh the worker's heartbeat (registering it again if it was taken for dead) and
+        take back what workers that died meanwhile left ``sending``; how many were taken back."""
+        return 0
+
+    async def unregister_worker(self, worker_id: str) -> None:
+        """The worker stopped (after giving back what it held): forget it."""
+        return None
 
     # -- operating ------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -24,6 +24,7 @@ from scanhook.store.codec import endpoint_from_row
 from scanhook.store.driver_sql import executemany, fetchall
 from scanhook.store.records import ClaimedDelivery, Endpoint
 from scanhook.store.rules import bucket_tokens, token_ready_at
+from scanhook.store.secretbox import keys_of
 
 __all__ = ["ClaimMemory", "ClaimRound", "claim", "claim_round", "next_due_at"]
 
@@ -47,6 +48,8 @@ class _Plan:
     pending_taken: int = 0
     #: The rows DUE_PENDING read whole (q.CLAIM_COLUMNS), by id; the others are read later.
     rows: dict[str, Any] = field(default_factory=dict)
+    #: Half-open circuit: the one row it may give is its probe (q.DUE_PROBE).
+    probe: bool = False
 
     def fetch(self, connection: Connection, want: int, now: float) -> list[str]:
         got: list[str] = []
@@ -58,7 +61,7 @@ class _Plan:
         if len(got) < want:
             rows = fetchall(
                 connection,
-                q.DUE_PENDING,
+                q.DUE_PROBE if self.probe else q.DUE_PENDING,
                 {
                     "endpoint_id": self.row.id,
                     "now": now,
@@ -112,7 +115,8 @@ def _plan(connection: Connection, row: _Row, now: float, counts: tuple[int, int]
             raise _Contended
         expired = [s for s in expired if s.id in free]
     capacity = row.max_in_flight - in_flight
-    if circuit is not None:  # half-open: one probe at a time
+    probe = circuit is not None
+    if probe:  # half-open: one probe at a time
         capacity = min(capacity, 1 - in_flight)
     tokens = None
     if row.rate_limit is not None and row.rate_limit > 0:
@@ -126,7 +130,7 @@ def _plan(connection: Connection, row: _Row, now: float, counts: tuple[int, int]
         only = _oldest_unfinished_if_due(connection, row, {s.id for s in expired}, now)
     if capacity <= 0 or only == []:
         return None
-    return _Plan(row, capacity, [s.id for s in expired], tokens, only)
+    return _Plan(row, capacity, [s.id for s in expired], tokens, only, probe=probe)
 
 
 def _oldest_unfinished(connection: Connection, row: _Row) -> _Row | None:
@@ -164,7 +168,8 @@ class ClaimMemory:
     """What a store keeps between its claims: where the next claim starts serving endpoints
     (just after the endpoint the previous one served first), and the configuration of the
     endpoints it claimed for, by id, with the ``config_version`` it was read at: a claim reads
-    an endpoint's whole row (and decodes its JSON) again only when that changed."""
+    an endpoint's whole row (and decodes its JSON, and decrypts its secrets) again only when
+    that changed."""
 
     after: str | None = None
     configs: dict[str, tuple[int, Endpoint]] = field(default_factory=dict)
@@ -184,8 +189,9 @@ class ClaimMemory:
         if stale:
             if len(configs) + len(stale) > _CONFIGS_MAX:
                 configs.clear()
+            keys = keys_of(connection)
             for full in connection.execute(q.ENDPOINTS_BY_IDS, {"ids": stale}):
-                endpoint = _configuration(endpoint_from_row(full))
+                endpoint = _configuration(endpoint_from_row(full, keys))
                 configs[full.id] = (full.config_version, endpoint)
                 found[full.id] = endpoint
         return found
@@ -206,6 +212,9 @@ def _configuration(endpoint: Endpoint) -> Endpoint:
         failing_since=None,
         last_success_at=None,
         circuit_open_until=None,
+        circuit_opened_at=None,
+        circuit_failed_probes=0,
+        circuit_reason=None,
     )
 
 
@@ -342,7 +351,7 @@ def _lease(
 
 
 def _endpoint_due_at(connection: Connection, row: Row[Any], now: float) -> float | None:
-    endpoint = endpoint_from_row(row)
+    endpoint = endpoint_from_row(row, None)  # planning needs no secret
     sending = connection.execute(q.SENDING_OF_ENDPOINT, {"endpoint_id": endpoint.id}).all()
     leases = [s.lease_until if s.lease_until is not None else now for s in sending]
     in_flight = sorted(t for t in leases if t >= now)

@@ -1,8 +1,16 @@
-"""Conversions between table rows and the records of :mod:`scanhook.store.records`."""
+"""Conversions between table rows and the records of :mod:`scanhook.store.records`.
+
+An endpoint's secrets are sealed in its row (see :mod:`scanhook.store.secretbox`): each signing
+secret's value, the whole ``auth`` object but its type (``{"type": …, "sealed": …}``), and the
+value of each header named in ``secret_headers``. Writing a row seals them with the store's key
+ring; reading one opens them, or, without a ring, leaves them out (routing and planning read
+endpoints without their secrets).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Row
@@ -13,7 +21,9 @@ from scanhook.store.records import (
     DeliveryStatus,
     Endpoint,
     EndpointSecret,
+    is_secret_header,
 )
+from scanhook.store.secretbox import KeyRing
 
 __all__ = [
     "CONFIG_FIELDS",
@@ -22,6 +32,13 @@ __all__ = [
     "endpoint_config_values",
     "endpoint_from_row",
     "endpoint_values",
+    "open_auth",
+    "open_headers",
+    "open_secrets",
+    "seal_auth",
+    "seal_headers",
+    "seal_secrets",
+    "sealed_where",
 ]
 
 #: The endpoint fields users set (update_endpoint writes these, never the health fields).
@@ -40,28 +57,84 @@ CONFIG_FIELDS = (
     "format_options",
     "filter",
     "auth",
+    "secret_headers",
 )
 
 
-def _secrets_to_json(secrets: tuple[EndpointSecret, ...]) -> list[dict[str, Any]]:
-    return [{"value": s.value, "expires_at": s.expires_at} for s in secrets]
+def sealed_where(endpoint_id: str, field: str) -> str:
+    """What a sealed value is bound to: its endpoint and field (``header <name>`` for a
+    header)."""
+    return f"endpoint {endpoint_id} {field}"
 
 
-def _secrets_from_json(value: Any) -> tuple[EndpointSecret, ...]:
+def seal_secrets(
+    keys: KeyRing, endpoint_id: str, secrets: Sequence[EndpointSecret]
+) -> list[dict[str, Any]]:
+    """The ``secrets`` column of signing secrets: each value sealed."""
+    where = sealed_where(endpoint_id, "secrets")
+    return [{"value": keys.seal(s.value, where), "expires_at": s.expires_at} for s in secrets]
+
+
+def open_secrets(keys: KeyRing, endpoint_id: str, value: Any) -> tuple[EndpointSecret, ...]:
+    where = sealed_where(endpoint_id, "secrets")
     return tuple(
-        EndpointSecret(value=item["value"], expires_at=item.get("expires_at"))
+        EndpointSecret(value=keys.open(item["value"], where), expires_at=item.get("expires_at"))
         for item in value or ()
     )
 
 
-def endpoint_config_values(endpoint: Endpoint) -> dict[str, Any]:
-    """The configuration columns of ``endpoint``."""
+def seal_auth(
+    keys: KeyRing, endpoint_id: str, auth: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """The ``auth`` column: its type in the clear, the whole object sealed."""
+    if auth is None:
+        return None
+    sealed = keys.seal(json.dumps(dict(auth)), sealed_where(endpoint_id, "auth"))
+    return {"type": auth.get("type"), "sealed": sealed}
+
+
+def open_auth(keys: KeyRing, endpoint_id: str, value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    opened: dict[str, Any] = json.loads(
+        keys.open(value["sealed"], sealed_where(endpoint_id, "auth"))
+    )
+    return opened
+
+
+def seal_headers(
+    keys: KeyRing, endpoint_id: str, headers: Mapping[str, str], secret: Sequence[str]
+) -> dict[str, str]:
+    """The ``headers`` column: the values of the ``secret`` headers sealed."""
+    return {
+        name: keys.seal(value, sealed_where(endpoint_id, f"header {name}"))
+        if is_secret_header(name, secret)
+        else value
+        for name, value in headers.items()
+    }
+
+
+def open_headers(
+    keys: KeyRing | None, endpoint_id: str, headers: Mapping[str, str], secret: Sequence[str]
+) -> dict[str, str]:
+    """The headers of a ``headers`` column; without ``keys``, the secret ones left out."""
+    opened = {}
+    for name, value in headers.items():
+        if not is_secret_header(name, secret):
+            opened[name] = value
+        elif keys is not None:
+            opened[name] = keys.open(value, sealed_where(endpoint_id, f"header {name}"))
+    return opened
+
+
+def endpoint_config_values(endpoint: Endpoint, keys: KeyRing) -> dict[str, Any]:
+    """The configuration columns of ``endpoint``, its secrets sealed with ``keys``."""
     return {
         "url": endpoint.url,
         "description": endpoint.description,
         "event_types": list(endpoint.event_types),
-        "secrets": _secrets_to_json(endpoint.secrets),
-        "headers": dict(endpoint.headers),
+        "secrets": seal_secrets(keys, endpoint.id, endpoint.secrets),
+        "headers": seal_headers(keys, endpoint.id, endpoint.headers, endpoint.secret_headers),
         "legacy_headers": endpoint.legacy_headers,
         "timeout": endpoint.timeout,
         "max_in_flight": endpoint.max_in_flight,
@@ -70,13 +143,14 @@ def endpoint_config_values(endpoint: Endpoint) -> dict[str, Any]:
         "format": endpoint.format,
         "format_options": dict(endpoint.format_options),
         "filter": endpoint.filter,
-        "auth": dict(endpoint.auth) if endpoint.auth is not None else None,
+        "auth": seal_auth(keys, endpoint.id, endpoint.auth),
+        "secret_headers": list(endpoint.secret_headers),
     }
 
 
-def endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
+def endpoint_values(endpoint: Endpoint, keys: KeyRing) -> dict[str, Any]:
     """Every column of ``endpoint`` for an insert (the token bucket starts full)."""
-    values = endpoint_config_values(endpoint)
+    values = endpoint_config_values(endpoint, keys)
     values.update(
         id=endpoint.id,
         enabled=endpoint.enabled,
@@ -87,24 +161,32 @@ def endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
         failing_since=endpoint.failing_since,
         last_success_at=endpoint.last_success_at,
         circuit_open_until=endpoint.circuit_open_until,
+        circuit_opened_at=endpoint.circuit_opened_at,
+        circuit_failed_probes=endpoint.circuit_failed_probes,
+        circuit_reason=endpoint.circuit_reason,
         rate_tokens=None,
         rate_updated_at=None,
     )
     return values
 
 
-def endpoint_from_row(row: Row[Any] | Mapping[str, Any]) -> Endpoint:
-    """The :class:`Endpoint` of an ``endpoints`` row."""
+def endpoint_from_row(row: Row[Any] | Mapping[str, Any], keys: KeyRing | None) -> Endpoint:
+    """The :class:`Endpoint` of an ``endpoints`` row, its secrets opened with ``keys``. With
+    ``keys`` None, without its secrets (no signing secret, no ``auth``, no secret header):
+    enough to route events and plan claims, and no decryption."""
     m = cast(Mapping[str, Any], row._mapping if isinstance(row, Row) else row)
+    endpoint_id = m["id"]
+    secret_headers = tuple(m["secret_headers"] or ())
     return Endpoint(
-        id=m["id"],
+        id=endpoint_id,
         url=m["url"],
         description=m["description"],
         event_types=tuple(m["event_types"]),
-        secrets=_secrets_from_json(m["secrets"]),
+        secrets=open_secrets(keys, endpoint_id, m["secrets"]) if keys is not None else (),
         enabled=bool(m["enabled"]),
         disabled_reason=m["disabled_reason"],
-        headers=dict(m["headers"] or {}),
+        headers=open_headers(keys, endpoint_id, m["headers"] or {}, secret_headers),
+        secret_headers=secret_headers,
         legacy_headers=bool(m["legacy_headers"]),
         timeout=m["timeout"],
         max_in_flight=m["max_in_flight"],
@@ -113,13 +195,16 @@ def endpoint_from_row(row: Row[Any] | Mapping[str, Any]) -> Endpoint:
         format=m["format"],
         format_options=dict(m["format_options"] or {}),
         filter=m["filter"],
-        auth=dict(m["auth"]) if m["auth"] is not None else None,
+        auth=open_auth(keys, endpoint_id, m["auth"]) if keys is not None else None,
         created_at=m["created_at"],
         updated_at=m["updated_at"],
         consecutive_failures=m["consecutive_failures"],
         failing_since=m["failing_since"],
         last_success_at=m["last_success_at"],
         circuit_open_until=m["circuit_open_until"],
+        circuit_opened_at=m["circuit_opened_at"],
+        circuit_failed_probes=m["circuit_failed_probes"] or 0,
+        circuit_reason=m["circuit_reason"],
     )
 
 

@@ -24,6 +24,7 @@ from scanhook.store import (
     publishing,
     recording,
     remote_refs,
+    resealing,
     schedules,
     tokens,
 )
@@ -40,6 +41,7 @@ from scanhook.store.records import (
     NewEvent,
     PublishResult,
 )
+from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
 __all__ = ["Body", "TransactionalStore"]
@@ -108,6 +110,9 @@ class TransactionalStore(Store):
             lambda c: operating.set_endpoint_secrets(c, endpoint_id, secrets, now),
         )
 
+    async def reseal_secrets(self) -> Resealed:
+        return await self._write("reseal_secrets", resealing.reseal)
+
     # -- events ---------------------------------------------------------------------------------
     async def publish(self, events: Sequence[NewEvent]) -> list[PublishResult]:
         return await self._write(
@@ -121,8 +126,10 @@ class TransactionalStore(Store):
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
         await self._write("record", lambda c: recording.record(c, outcomes, self.policy))
 
-    async def release(self, delivery_ids: Sequence[str]) -> None:
-        await self._write("release", lambda c: recording.release(c, delivery_ids), notify=True)
+    async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
+        await self._write(
+            "release", lambda c: recording.release(c, delivery_ids, worker_id), notify=True
+        )
 
     async def next_due_at(self) -> float | None:
         now = time.time()

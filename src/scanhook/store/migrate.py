@@ -18,7 +18,11 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import NullPool
 
+from scanhook.store.secretbox import KeyRing
+from scanhook.store.sqlite_engine import create_owner_only
+
 __all__ = [
+    "KEYS_ATTRIBUTE",
     "POSTGRES_LOCK_KEY",
     "alembic_config",
     "current_revision",
@@ -54,22 +58,30 @@ def current_revision(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def upgrade_connection(connection: Connection) -> None:
-    """Upgrade to head on ``connection``, inside its (caller-owned) transaction."""
+#: The key of ``config.attributes`` that holds the :class:`~scanhook.store.secretbox.KeyRing`
+#: migrations seal endpoint secrets with (None: no key given; a migration that needs one says so).
+KEYS_ATTRIBUTE = "secret_keys"
+
+
+def upgrade_connection(connection: Connection, keys: KeyRing | None = None) -> None:
+    """Upgrade to head on ``connection``, inside its (caller-owned) transaction; ``keys`` seal
+    the endpoint secrets that a migration moves into sealed form."""
     config = alembic_config()
     config.attributes["connection"] = connection
+    config.attributes[KEYS_ATTRIBUTE] = keys
     command.upgrade(config, "head")
 
 
-def upgrade_sqlite(engine: Engine, db_path: str) -> None:
+def upgrade_sqlite(engine: Engine, db_path: str, keys: KeyRing | None = None) -> None:
     """Upgrade the SQLite file ``db_path`` (``engine`` is a writer engine on it) under a file
     lock beside it."""
     lock_path = Path(f"{db_path}.lock")
+    create_owner_only(lock_path)
     with lock_path.open("a") as lock_file:
         fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX)
         try:
             with engine.connect() as connection, connection.begin():
-                upgrade_connection(connection)
+                upgrade_connection(connection, keys)
         finally:
             fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
 
@@ -82,7 +94,7 @@ def postgres_engine(url: str) -> Engine:
     return create_engine(parsed, poolclass=NullPool)
 
 
-def upgrade_postgresql(url: str) -> None:
+def upgrade_postgresql(url: str, keys: KeyRing | None = None) -> None:
     """Upgrade the PostgreSQL database at ``url`` under an advisory lock."""
     engine = postgres_engine(url)
     try:
@@ -90,6 +102,6 @@ def upgrade_postgresql(url: str) -> None:
             connection.execute(
                 text("SELECT pg_advisory_xact_lock(:key)"), {"key": POSTGRES_LOCK_KEY}
             )
-            upgrade_connection(connection)
+            upgrade_connection(connection, keys)
     finally:
         engine.dispose()

@@ -17,6 +17,7 @@ from scanhook.store.codec import (
     endpoint_config_values,
     endpoint_from_row,
     endpoint_values,
+    seal_secrets,
 )
 from scanhook.store.ids import new_id
 from scanhook.store.records import (
@@ -29,6 +30,7 @@ from scanhook.store.records import (
     EventRecord,
     StorePolicy,
 )
+from scanhook.store.secretbox import keys_of
 
 __all__ = [
     "create_endpoint",
@@ -55,11 +57,11 @@ def get_endpoint(connection: Connection, endpoint_id: str) -> Endpoint:
     row = connection.execute(q.ENDPOINT_BY_ID, {"id": endpoint_id}).first()
     if row is None:
         raise NotFound(f"endpoint {endpoint_id!r}: no such endpoint")
-    return endpoint_from_row(row)
+    return endpoint_from_row(row, keys_of(connection))
 
 
 def create_endpoint(connection: Connection, endpoint: Endpoint, now: float) -> Endpoint:
-    values = endpoint_values(endpoint)
+    values = endpoint_values(endpoint, keys_of(connection))
     values["id"] = endpoint.id or new_id("ep_")
     values["created_at"] = endpoint.created_at or now
     values["updated_at"] = endpoint.updated_at or values["created_at"]
@@ -72,7 +74,8 @@ def create_endpoint(connection: Connection, endpoint: Endpoint, now: float) -> E
 
 
 def list_endpoints(connection: Connection, after: str | None, limit: int) -> list[Endpoint]:
-    return [endpoint_from_row(r) for r in connection.execute(q.list_endpoints(after, limit))]
+    keys = keys_of(connection)
+    return [endpoint_from_row(r, keys) for r in connection.execute(q.list_endpoints(after, limit))]
 
 
 def _enable_values(enabled: bool, reason: str | None) -> dict[str, Any]:
@@ -83,6 +86,9 @@ def _enable_values(enabled: bool, reason: str | None) -> dict[str, Any]:
             "consecutive_failures": 0,
             "failing_since": None,
             "circuit_open_until": None,
+            "circuit_opened_at": None,
+            "circuit_failed_probes": 0,
+            "circuit_reason": None,
         }
     return {"enabled": False, "disabled_reason": reason or "disabled by an operator"}
 
@@ -91,7 +97,7 @@ def update_endpoint(connection: Connection, endpoint: Endpoint, now: float) -> E
     """Write the configuration (not the health). A change of ``enabled`` is applied as
     :func:`set_endpoint_enabled` would; a new rate limit starts with a full bucket."""
     current = get_endpoint(connection, endpoint.id)
-    values: dict[str, Any] = endpoint_config_values(endpoint)
+    values: dict[str, Any] = endpoint_config_values(endpoint, keys_of(connection))
     values["updated_at"] = max(now, current.updated_at)
     if endpoint.rate_limit != current.rate_limit:
         values.update(rate_tokens=None, rate_updated_at=None)
@@ -122,7 +128,7 @@ def set_endpoint_secrets(
 ) -> Endpoint:
     current = get_endpoint(connection, endpoint_id)
     values = {
-        "secrets": [{"value": s.value, "expires_at": s.expires_at} for s in secrets],
+        "secrets": seal_secrets(keys_of(connection), endpoint_id, secrets),
         "updated_at": max(now, current.updated_at),
     }
     connection.execute(q.update_endpoint(endpoint_id, values))

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scanhook.errors import ConfigurationError, DatabaseError, ScanhookError
+from scanhook.redaction import mask_url
 from scanhook.store.lane import describe_driver_error
 
 __all__ = [
@@ -45,14 +46,14 @@ def postgres_url(url: str) -> URL:
     ``postgresql+asyncpg://``) as a ``postgresql+psycopg`` URL, the driver scanhook uses."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise ConfigurationError(f"database URL {url!r}: not a database URL") from exc
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigurationError(f"database URL {mask_url(url)!r}: not a database URL") from exc
     if parsed.drivername not in _SCHEMES:
         raise ConfigurationError(
-            f"database URL {url!r}: expected postgresql://user@host:port/database"
+            f"database URL {mask_url(url)!r}: expected postgresql://user@host:port/database"
         )
     if not parsed.database:
-        raise ConfigurationError(f"database URL {url!r}: names no database")
+        raise ConfigurationError(f"database URL {mask_url(url)!r}: names no database")
     return parsed.set(drivername="postgresql+psycopg")
 
 

@@ -65,7 +65,8 @@ def publish(
         if event.idempotency_key is not None:
             firsts.setdefault(event.idempotency_key, event)
     owners = _claim_keys(connection, firsts, policy) if firsts else {}
-    endpoints = [endpoint_from_row(row) for row in connection.execute(q.ENABLED_ENDPOINTS)]
+    # Routing needs no secret: endpoints are read without them (nothing is decrypted).
+    endpoints = [endpoint_from_row(row, None) for row in connection.execute(q.ENABLED_ENDPOINTS)]
     results: list[PublishResult] = []
     event_rows: list[dict[str, Any]] = []
     delivery_rows: list[dict[str, Any]] = []

@@ -14,20 +14,26 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Delete,
     Insert,
     Select,
+    String,
     Update,
     and_,
     bindparam,
     case,
+    cast,
+    column,
     delete,
     exists,
+    extract,
     func,
     insert,
     or_,
     select,
+    table,
     true,
     update,
 )
@@ -42,6 +48,7 @@ from scanhook.store.tables import (
     events,
     idempotency_keys,
     sequences,
+    workers,
 )
 
 __all__ = [
@@ -50,6 +57,7 @@ __all__ = [
     "CLAIMED_ROWS",
     "COUNT_BY_STATUS",
     "COUNT_EVENT_DELIVERIES",
+    "DEAD_POSTGRES_WORKERS",
     "DELETE_ATTEMPTS_OF",
     "DELETE_DELIVERIES",
     "DELETE_ENDPOINT",
@@ -57,9 +65,11 @@ __all__ = [
     "DELETE_EXPIRED_IDEMPOTENCY_KEYS",
     "DELETE_IDEMPOTENCY_KEY",
     "DELETE_NOTES_OF",
+    "DELETE_WORKERS",
     "DELIVERY_BY_ID",
     "DELIVERY_STATES",
     "DUE_PENDING",
+    "DUE_PROBE",
     "EARLIEST_PENDING",
     "ENABLED_ENDPOINTS",
     "ENABLED_ENDPOINT_COUNT",
@@ -75,25 +85,33 @@ __all__ = [
     "EXPIRED_TO_RECLAIM",
     "FAIL_ENDPOINT_DELIVERIES",
     "FINISHED_DELIVERIES_BEFORE",
+    "HEARTBEAT",
     "IDEMPOTENCY_KEYS",
     "INSERT_DELIVERY",
     "INSERT_ENDPOINT",
     "INSERT_EVENT",
     "INSERT_IDEMPOTENCY_KEY",
+    "INSERT_WORKER",
     "LAST_SEQ_OF_ENDPOINT",
     "LOWER_FINISHED_BEFORE",
     "MARK_SENDING",
     "OLDEST_DUE",
     "OLDEST_UNFINISHED",
     "ORPHAN_EVENTS_BEFORE",
+    "POSTGRES_CLOCK",
     "RAISE_FINISHED_BEFORE",
+    "RECLAIM_LEASES_BUT",
+    "RECLAIM_LEASES_OF",
     "RELEASE",
     "REQUEUE_DELIVERY",
+    "SEALED_COLUMNS",
     "SENDING_COUNTS",
     "SENDING_OF_ENDPOINT",
     "SET_DELIVERY_OUTCOME",
     "SET_ENDPOINT_HEALTH",
     "SET_ENDPOINT_TOKENS",
+    "SET_SEALED_COLUMNS",
+    "WORKERS",
     "claim_idempotency_keys",
     "count_by_status",
     "first_seq_where",
@@ -146,6 +164,9 @@ ENDPOINTS_TO_RECORD = (
         endpoints.c.failing_since,
         endpoints.c.last_success_at,
         endpoints.c.circuit_open_until,
+        endpoints.c.circuit_opened_at,
+        endpoints.c.circuit_failed_probes,
+        endpoints.c.circuit_reason,
     )
     .where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
     .order_by(endpoints.c.id)
@@ -155,7 +176,8 @@ ENDPOINTS_TO_RECORD = (
 ENDPOINT_TO_LOCK = select(endpoints.c.id).where(endpoints.c.id == bindparam("id")).with_for_update()
 DELETE_ENDPOINT: Delete = delete(endpoints).where(endpoints.c.id == bindparam("id"))
 #: :id, :enabled, :disabled_reason, :consecutive_failures, :failing_since, :last_success_at,
-#: :circuit_open_until (executemany from record()).
+#: :circuit_open_until, :circuit_opened_at, :circuit_failed_probes, :circuit_reason
+#: (executemany from record()).
 SET_ENDPOINT_HEALTH: Update = (
     update(endpoints)
     .where(endpoints.c.id == bindparam("b_id"))
@@ -166,6 +188,9 @@ SET_ENDPOINT_HEALTH: Update = (
         failing_since=bindparam("b_failing_since"),
         last_success_at=bindparam("b_last_success_at"),
         circuit_open_until=bindparam("b_circuit_open_until"),
+        circuit_opened_at=bindparam("b_circuit_opened_at"),
+        circuit_failed_probes=bindparam("b_circuit_failed_probes"),
+        circuit_reason=bindparam("b_circuit_reason"),
     )
 )
 SET_ENDPOINT_TOKENS: Update = (
@@ -287,6 +312,24 @@ DUE_PENDING = (
     .offset(bindparam("offset"))
     .with_for_update(of=deliveries, skip_locked=True)
 )
+#: The probe of a half-open circuit: of :endpoint_id's pending and due rows, the one tried most
+#: (the earliest due among those), with its event (CLAIM_COLUMNS); bind as DUE_PENDING. A probe
+#: asks whether the receiver takes deliveries again, so it is the delivery the schedule has
+#: kept waiting longest, not a first attempt that a receiver rejecting first attempts would
+#: fail whatever its state. Reads every due row of the endpoint, once per pause.
+DUE_PROBE = (
+    select(*CLAIM_COLUMNS)
+    .join(events, events.c.id == deliveries.c.event_id)
+    .where(
+        deliveries.c.endpoint_id == bindparam("endpoint_id"),
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(deliveries.c.attempts.desc(), deliveries.c.next_attempt_at, deliveries.c.id)
+    .limit(bindparam("limit"))
+    .offset(bindparam("offset"))
+    .with_for_update(of=deliveries, skip_locked=True)
+)
 #: Of :ids (rows seen ``sending`` with an expired lease), those still so and not locked by anyone
 #: else (a late record() of the old lease may be finishing one): locked for the claim.
 EXPIRED_TO_RECLAIM = (
@@ -365,11 +408,20 @@ CLAIMED_ROWS = (
 DELIVERY_STATES = select(deliveries.c.id, deliveries.c.status).where(
     deliveries.c.id.in_(bindparam("ids", expanding=True))
 )
-#: Executemany: :b_id, :b_status, :b_number, :b_next_attempt_at, :b_status_code, :b_error,
-#: :b_now. Only a delivery still ``sending`` moves (a late duplicate outcome changes nothing).
+#: A ``sending`` row still leased by :b_leased_by (NULL: by whoever leases it). A worker taken
+#: for dead loses its rows to another worker's claim, which writes its own id in ``leased_by``:
+#: what the first one reports late then moves nothing.
+_STILL_LEASED_BY = and_(
+    deliveries.c.status == "sending",
+    deliveries.c.leased_by
+    == func.coalesce(bindparam("b_leased_by", type_=String), deliveries.c.leased_by),
+)
+#: Executemany: :b_id, :b_leased_by, :b_status, :b_number, :b_next_attempt_at, :b_status_code,
+#: :b_error, :b_now. Only a delivery still ``sending`` under the lease the attempt was made
+#: under moves (a late duplicate outcome changes nothing).
 SET_DELIVERY_OUTCOME: Update = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("b_id"), deliveries.c.status == "sending")
+    .where(deliveries.c.id == bindparam("b_id"), _STILL_LEASED_BY)
     .values(
         status=bindparam("b_status"),
         attempts=case(
@@ -419,10 +471,90 @@ def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     ]
 
 
+#: :ids back to pending, those still leased by :b_leased_by (NULL: by anyone).
 RELEASE: Update = (
     update(deliveries)
-    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), deliveries.c.status == "sending")
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)), _STILL_LEASED_BY)
     .values(status="pending", lease_until=None, leased_by=None, updated_at=bindparam("now"))
+)
+
+# -- workers (who is alive) --------------------------------------------------------------------
+#: :id, :host, :pid, :started_at, :heartbeat_at, :lock_key.
+INSERT_WORKER: Insert = insert(workers)
+WORKERS = select(workers.c.id, workers.c.heartbeat_at, workers.c.lock_key)
+#: Refresh :b_id's heartbeat (:b_now) and the lock it holds (:b_lock_key); no row: it was
+#: taken for dead.
+HEARTBEAT: Update = (
+    update(workers)
+    .where(workers.c.id == bindparam("b_id"))
+    .values(heartbeat_at=bindparam("b_now"), lock_key=bindparam("b_lock_key"))
+)
+DELETE_WORKERS: Delete = delete(workers).where(workers.c.id.in_(bindparam("ids", expanding=True)))
+#: Expire the leases of the rows that the workers :ids (gone) left ``sending``: the expired-lease
+#: path of the next claim takes them first, as they are (same id, same attempt count), and they
+#: stop counting against their endpoint's max_in_flight. :now is the sweeper's clock; the lease
+#: ends at :expired, just before it (a claim at :now sees a lease ending at :now as held).
+RECLAIM_LEASES_OF: Update = (
+    update(deliveries)
+    .where(
+        deliveries.c.status == "sending",
+        deliveries.c.leased_by.in_(bindparam("ids", expanding=True)),
+        deliveries.c.lease_until >= bindparam("now"),
+    )
+    .values(lease_until=bindparam("expired"))
+)
+#: The same for every ``sending`` row not leased by one of :ids (the only workers alive).
+RECLAIM_LEASES_BUT: Update = (
+    update(deliveries)
+    .where(
+        deliveries.c.status == "sending",
+        or_(
+            deliveries.c.leased_by.is_(None),
+            deliveries.c.leased_by.not_in(bindparam("ids", expanding=True)),
+        ),
+        deliveries.c.lease_until >= bindparam("now"),
+    )
+    .values(lease_until=bindparam("expired"))
+)
+#: The server's clock, and when the server started (Unix seconds): heartbeats are compared on
+#: the database's clock, not on the clocks of the workers' machines.
+POSTGRES_CLOCK = select(
+    extract("epoch", func.now()), extract("epoch", func.pg_postmaster_start_time())
+)
+_pg_locks = table(
+    "pg_locks",
+    column("locktype"),
+    column("database"),
+    column("classid"),
+    column("objid"),
+    column("objsubid"),
+    column("granted"),
+)
+_pg_database = table("pg_database", column("oid"), column("datname"))
+#: Workers other than :me that are gone: no session holds their advisory lock (class :class_id,
+#: key lock_key, two-int form: objsubid 2, in this database), and their heartbeat is older than
+#: :stale_before (server clock). Locked, so that two sweepers do not both take one worker's rows.
+DEAD_POSTGRES_WORKERS = (
+    select(workers.c.id)
+    .where(
+        workers.c.id != bindparam("me"),
+        workers.c.heartbeat_at < bindparam("stale_before"),
+        or_(
+            workers.c.lock_key.is_(None),
+            ~exists().where(
+                _pg_locks.c.locktype == "advisory",
+                _pg_locks.c.database
+                == select(_pg_database.c.oid)
+                .where(_pg_database.c.datname == func.current_database())
+                .scalar_subquery(),
+                cast(_pg_locks.c.classid, BigInteger) == bindparam("class_id"),
+                cast(_pg_locks.c.objid, BigInteger) == workers.c.lock_key,
+                _pg_locks.c.objsubid == 2,
+                _pg_locks.c.granted == true(),
+            ),
+        ),
+    )
+    .with_for_update(skip_locked=True)
 )
 
 # -- operating ---------------------------------------------------------------------------------
@@ -575,4 +707,28 @@ ORPHAN_EVENTS_BEFORE = (
 DELETE_EVENTS: Delete = delete(events).where(events.c.id.in_(bindparam("ids", expanding=True)))
 DELETE_EXPIRED_IDEMPOTENCY_KEYS: Delete = delete(idempotency_keys).where(
     idempotency_keys.c.created_at < bindparam("before")
+)
+
+
+# -- sealing endpoint secrets again under a new key ----------------------------------------------
+#: Every endpoint's sealed columns, locked until the transaction ends (PostgreSQL): an edit made
+#: meanwhile waits, and is not overwritten by the old values sealed again.
+SEALED_COLUMNS = (
+    select(
+        endpoints.c.id,
+        endpoints.c.secrets,
+        endpoints.c.auth,
+        endpoints.c.headers,
+        endpoints.c.secret_headers,
+    )
+    .order_by(endpoints.c.id)
+    .with_for_update()
+)
+#: The sealed columns of one endpoint; its configuration did not change (no config_version).
+SET_SEALED_COLUMNS: Update = (
+    update(endpoints)
+    .where(endpoints.c.id == bindparam("b_id"))
+    .values(
+        secrets=bindparam("b_secrets"), auth=bindparam("b_auth"), headers=bindparam("b_headers")
+    )
 )

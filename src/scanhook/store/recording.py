@@ -33,6 +33,9 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
             failing_since=row.failing_since,
             last_success_at=row.last_success_at,
             circuit_open_until=row.circuit_open_until,
+            circuit_opened_at=row.circuit_opened_at,
+            circuit_failed_probes=row.circuit_failed_probes,
+            circuit_reason=row.circuit_reason,
         )
         for row in connection.execute(q.ENDPOINTS_TO_RECORD, {"ids": endpoint_ids})
     }
@@ -61,6 +64,7 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
         [
             {
                 "b_id": o.delivery_id,
+                "b_leased_by": o.leased_by,
                 "b_status": delivery_status_after(o),
                 "b_number": o.number,
                 "b_next_attempt_at": None if o.succeeded else o.next_attempt_at,
@@ -88,14 +92,22 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                     "b_failing_since": h.failing_since,
                     "b_last_success_at": h.last_success_at,
                     "b_circuit_open_until": h.circuit_open_until,
+                    "b_circuit_opened_at": h.circuit_opened_at,
+                    "b_circuit_failed_probes": h.circuit_failed_probes,
+                    "b_circuit_reason": h.circuit_reason,
                 }
                 for endpoint_id, h in health.items()
             ],
         )
 
 
-def release(connection: Connection, delivery_ids: Sequence[str]) -> None:
-    """Leased deliveries go back to pending; their next_attempt_at (already passed) stays, so
-    they are due at once."""
+def release(
+    connection: Connection, delivery_ids: Sequence[str], worker_id: str | None = None
+) -> None:
+    """Leased deliveries (those ``worker_id`` still leases, if given) go back to pending; their
+    next_attempt_at (already passed) stays, so they are due at once."""
     if delivery_ids:
-        connection.execute(q.RELEASE, {"ids": list(delivery_ids), "now": time.time()})
+        connection.execute(
+            q.RELEASE,
+            {"ids": list(delivery_ids), "b_leased_by": worker_id, "now": time.time()},
+        )

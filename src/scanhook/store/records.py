@@ -6,7 +6,7 @@ Ids are text: a prefix and a ULID (time-ordered), e.g. ``ep_01JD…``, ``evt_01J
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +26,7 @@ __all__ = [
     "NewEvent",
     "PublishResult",
     "StorePolicy",
+    "is_secret_header",
 ]
 
 DeliveryStatus = Literal["pending", "sending", "succeeded", "failed"]
@@ -53,6 +54,9 @@ class Endpoint:
     enabled: bool = True
     disabled_reason: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    #: Names of ``headers`` whose values are credentials (case-insensitive): sealed at rest,
+    #: masked in the API, scrubbed from what receivers echo.
+    secret_headers: tuple[str, ...] = ()
     legacy_headers: bool = False
     timeout: float | None = None
     max_in_flight: int = 10
@@ -68,7 +72,20 @@ class Endpoint:
     consecutive_failures: int = 0
     failing_since: float | None = None
     last_success_at: float | None = None
+    #: While set the circuit is open (until then) or, once passed, half-open; None: closed.
     circuit_open_until: float | None = None
+    #: When the circuit opened (None: closed).
+    circuit_opened_at: float | None = None
+    #: Probes that failed since it opened (each moves the pause one retry-schedule step on).
+    circuit_failed_probes: int = 0
+    #: Why it opened, e.g. "5 consecutive failures; last: HTTP 500".
+    circuit_reason: str | None = None
+
+
+def is_secret_header(name: str, secret_headers: Sequence[str]) -> bool:
+    """Whether the header ``name`` is one of ``secret_headers`` (names are case-insensitive)."""
+    lowered = name.lower()
+    return any(lowered == secret.lower() for secret in secret_headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +144,9 @@ class AttemptOutcome:
     next_attempt_at: float | None = None
     #: Disable the endpoint at once with this reason (e.g. a 410 Gone).
     disable_reason: str | None = None
+    #: The worker whose lease the attempt was made under: the outcome moves the delivery only
+    #: while that worker still holds it (None: whoever holds it).
+    leased_by: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +192,21 @@ class StorePolicy:
 
     #: Consecutive failures that open an endpoint's circuit.
     circuit_threshold: int = 5
-    #: First hold of an open circuit; doubles with every failed probe up to ``circuit_max``.
-    circuit_base: float = 30.0
-    circuit_max: float = 3600.0
+    #: The pauses of an open circuit: the retry schedule's steps (the Hub passes the configured
+    #: schedule; this default is the default schedule). The first pause is the first step,
+    #: each failed probe moves on one step, and none is longer than the longest step; an
+    #: endpoint with a success within the first step is not paused.
+    circuit_steps: tuple[float, ...] = (5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0)
     #: An endpoint failing without a single success for this long is disabled.
     disable_after: float = 5 * 86400.0
     #: Idempotency keys are remembered this long.
     idempotency_window: float = 86400.0
+
+    def __post_init__(self) -> None:
+        if not self.circuit_steps or any(not step > 0 for step in self.circuit_steps):
+            raise ValueError(
+                f"circuit_steps: {self.circuit_steps!r} must be one or more durations above 0"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,24 +1,34 @@
 """The engine's rules that every backend applies inside its transactions, as pure functions:
-an endpoint's token bucket and how an attempt's outcome moves an endpoint's health."""
+an endpoint's token bucket, its circuit, and how an attempt's outcome moves its health."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Literal
 
 from scanhook.store.records import AttemptOutcome, DeliveryStatus, StorePolicy
 
 __all__ = [
+    "CircuitState",
     "Health",
     "apply_outcome",
     "bucket_burst",
     "bucket_tokens",
+    "circuit_pause",
+    "circuit_state",
     "delivery_status_after",
+    "failure_summary",
     "token_ready_at",
 ]
 
-#: Caps the doubling of an open circuit's hold (2**60 seconds is beyond any circuit_max).
-_MAX_DOUBLINGS = 60
+#: closed: deliveries flow; open: nothing is sent until the pause ends; half-open: the pause
+#: has ended and one probe at a time goes, until one succeeds.
+CircuitState = Literal["closed", "open", "half-open"]
+
+#: How much of an attempt's error a circuit's reason quotes.
+_REASON_ERROR_CHARS = 200
 
 
 def bucket_burst(rate: float) -> float:
@@ -51,6 +61,33 @@ def delivery_status_after(outcome: AttemptOutcome) -> DeliveryStatus:
     return "failed" if outcome.next_attempt_at is None else "pending"
 
 
+def circuit_state(open_until: float | None, now: float) -> CircuitState:
+    """The state at ``now`` of a circuit that is open until ``open_until`` (None: closed)."""
+    if open_until is None:
+        return "closed"
+    return "open" if open_until > now else "half-open"
+
+
+def circuit_pause(steps: Sequence[float], failed_probes: int) -> float:
+    """How long a circuit pauses when it opens (``failed_probes`` 0) and after its n-th failed
+    probe: the retry schedule's step n (its last step once past the end), never shorter than an
+    earlier step. So the first pause is the first step and none is longer than the longest."""
+    return max(steps[: max(0, failed_probes) + 1])
+
+
+def failure_summary(outcome: AttemptOutcome) -> str:
+    """A failed attempt in a few words: ``HTTP 500``, ``timeout: …``."""
+    if outcome.status_code is not None and outcome.error_kind in (None, "http"):
+        return f"HTTP {outcome.status_code}"
+    kind = outcome.error_kind or "error"
+    if not outcome.error:
+        return kind
+    error = outcome.error
+    if len(error) > _REASON_ERROR_CHARS:
+        error = error[: _REASON_ERROR_CHARS - 1] + "…"
+    return f"{kind}: {error}"
+
+
 @dataclass(slots=True)
 class Health:
     """An endpoint's health fields, changed in place by :func:`apply_outcome`."""
@@ -61,35 +98,74 @@ class Health:
     failing_since: float | None
     last_success_at: float | None
     circuit_open_until: float | None
+    circuit_opened_at: float | None = None
+    circuit_failed_probes: int = 0
+    circuit_reason: str | None = None
+
+    def close_circuit(self) -> None:
+        self.circuit_open_until = None
+        self.circuit_opened_at = None
+        self.circuit_failed_probes = 0
+        self.circuit_reason = None
 
 
 def _when(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
+def _move_circuit(health: Health, outcome: AttemptOutcome, policy: StorePolicy) -> None:
+    """The circuit after one more failure (the streak already counts it).
+
+    Closed: it opens at ``policy.circuit_threshold`` failures in a row, for the schedule's first
+    step, unless the endpoint had a success within that step (it is failing some deliveries, not
+    down). Open or half-open: only a failed probe, an attempt that started after the pause in
+    force had ended, moves the pause one step on; an attempt that was already in flight when the
+    circuit opened started before it, and changes nothing.
+    """
+    ended = outcome.started_at + outcome.duration_ms / 1000.0
+    steps = policy.circuit_steps
+    if health.circuit_open_until is None:
+        if health.consecutive_failures < policy.circuit_threshold:
+            return
+        if health.last_success_at is not None and ended - health.last_success_at < steps[0]:
+            return
+        health.circuit_opened_at = ended
+        health.circuit_failed_probes = 0
+    else:
+        opened = health.circuit_opened_at
+        if outcome.started_at < health.circuit_open_until or (
+            opened is not None and outcome.started_at < opened
+        ):
+            return
+        health.circuit_failed_probes += 1
+        if opened is None:  # opened before the circuit kept its opening time
+            health.circuit_opened_at = ended
+    health.circuit_open_until = ended + circuit_pause(steps, health.circuit_failed_probes)
+    health.circuit_reason = (
+        f"{health.consecutive_failures} consecutive failures; last: {failure_summary(outcome)}"
+    )
+
+
 def apply_outcome(health: Health, outcome: AttemptOutcome, policy: StorePolicy) -> None:
     """Move ``health`` on by one attempt's outcome.
 
-    A success clears the failure streak, ``failing_since`` and the circuit. A failure lengthens
-    the streak, sets ``failing_since`` when unset, and from ``policy.circuit_threshold`` failures
-    on opens the circuit for ``min(circuit_max, circuit_base * 2**(streak - threshold))`` seconds
-    from the attempt's end. An endpoint failing for ``policy.disable_after`` without a success is
-    disabled, and ``outcome.disable_reason`` disables it at once.
+    A success clears the failure streak, ``failing_since`` and closes the circuit. A failure
+    lengthens the streak, sets ``failing_since`` when unset, and may open the circuit or, as a
+    failed probe, lengthen its pause (:func:`_move_circuit`; the pauses are the retry schedule's
+    steps, :func:`circuit_pause`). An endpoint failing for ``policy.disable_after`` without a
+    success is disabled, and ``outcome.disable_reason`` disables it at once.
     """
     ended = outcome.started_at + outcome.duration_ms / 1000.0
     if outcome.succeeded:
         health.consecutive_failures = 0
         health.failing_since = None
-        health.circuit_open_until = None
+        health.close_circuit()
         health.last_success_at = max(health.last_success_at or ended, ended)
     else:
         health.consecutive_failures += 1
         if health.failing_since is None:
             health.failing_since = outcome.started_at
-        over = health.consecutive_failures - policy.circuit_threshold
-        if over >= 0:
-            hold = min(policy.circuit_max, policy.circuit_base * 2.0 ** min(over, _MAX_DOUBLINGS))
-            health.circuit_open_until = ended + hold
+        _move_circuit(health, outcome, policy)
         if health.enabled and ended - health.failing_since >= policy.disable_after:
             health.enabled = False
             health.disabled_reason = (

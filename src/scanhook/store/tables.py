@@ -76,6 +76,8 @@ endpoints = Table(
     Column("url", Text, nullable=False),
     Column("description", Text, nullable=False, default=""),
     Column("event_types", JSON, nullable=False),
+    # Sealed with the store's key ring (see store.codec): each secret's value, ``auth`` but its
+    # type, and the values of the headers named in ``secret_headers`` (migration 0007).
     Column("secrets", JSON, nullable=False),
     Column("enabled", Boolean, nullable=False, default=True),
     Column("disabled_reason", Text, nullable=True),
@@ -111,6 +113,8 @@ endpoints = Table(
     Column("circuit_opened_at", Double, nullable=True),
     Column("circuit_failed_probes", Integer, nullable=False, default=0, server_default="0"),
     Column("circuit_reason", Text, nullable=True),
+    # Names of the headers whose values are credentials, sealed like the secrets (0007).
+    Column("secret_headers", JSON, nullable=False, default=list, server_default="[]"),
 )
 
 events = Table(
@@ -262,7 +266,9 @@ delivery_notes = Table(
 
 #: Running workers (migration 0006): ``deliveries.leased_by`` names one of these. A worker
 #: refreshes ``heartbeat_at`` while it runs; on PostgreSQL it also holds the session advisory
-#: lock ``lock_key``. The deliveries of a worker that is gone are taken back at once.
+#: lock ``lock_key`` (see :mod:`scanhook.store.postgres_workers`); on SQLite ``lock_key`` is 0
+#: when its process held the workers' file lock, else NULL (see :mod:`scanhook.store.sqlite`).
+#: The deliveries of a worker that is gone are taken back at once (:mod:`scanhook.store.liveness`).
 workers = Table(
     "workers",
     metadata,

@@ -177,6 +177,6 @@ def test_replay_counts_what_it_requeued(api: ApiServer) -> None:
         json={"since": "2020-01-01T00:00:00Z", "status": "failed"},
     )
     assert response.status_code == 200
-    assert response.json() == {"requeued": 0}
+    assert response.json() == {"requeued": 0, "circuit_delay": None}
     missing = api.session.post(api.url("/v1/endpoints/ep_nope/replay"), json={})
     assert missing.status_code == 404

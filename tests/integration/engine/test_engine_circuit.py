@@ -27,7 +27,9 @@ async def test_the_circuit_opens_holds_probes_and_closes(tmp_path: Path) -> None
         return web.Response(text="ok")
 
     receiver = Receiver(sick)
-    policy = StorePolicy(circuit_threshold=3, circuit_base=0.5, circuit_max=60)
+    # Pauses of 0.5 s, then 1 s after a failed probe (the store's steps; the Hub passes the
+    # retry schedule's).
+    policy = StorePolicy(circuit_threshold=3, circuit_steps=(0.5, 1.0, 60.0))
     async with receiving(receiver), hub_on(tmp_path, policy, retry_schedule=MANY_STEPS) as hub:
         endpoint = await hub.add_endpoint(receiver.url)
         await hub.publish(ticket(1))
@@ -49,8 +51,8 @@ async def test_the_circuit_opens_holds_probes_and_closes(tmp_path: Path) -> None
 
     hits = receiver.hits
     third, probe, second_probe = hits[2], hits[3], hits[4]
-    # Nothing was sent during the first hold (0.5 s), though a 0.1 s retry and five new
-    # deliveries were due; then one probe, which failed and doubled the hold (1 s).
+    # Nothing was sent during the first pause (0.5 s), though a 0.1 s retry and five new
+    # deliveries were due; then one probe, which failed and moved the pause a step on (1 s).
     assert probe.at - third.at >= 0.5 - 0.05
     assert second_probe.at - probe.at >= 1.0 - 0.05
     assert [h.webhook_id for h in hits[:3]] == [hits[0].webhook_id] * 3

@@ -42,9 +42,7 @@ def db_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def policy() -> StorePolicy:
-    return StorePolicy(
-        circuit_threshold=3, circuit_base=10.0, circuit_max=100.0, disable_after=1000.0
-    )
+    return StorePolicy(circuit_threshold=3, circuit_steps=(10.0, 20.0, 100.0), disable_after=1000.0)
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ async def test_max_in_flight_counts_unexpired_leases(
 async def test_open_circuit_gives_nothing_and_half_open_one_probe(
     store: Store, make_endpoint: MakeEndpoint
 ) -> None:
-    ep = await make_endpoint()  # threshold 3, base 10 s (see conftest policy)
+    ep = await make_endpoint()  # threshold 3, pauses 10 s, 20 s, 100 s (see conftest policy)
     await store.publish([new_event(at=T0 + i * 0.001) for i in range(6)])
     claimed = await store.claim("w", T0 + 1, LEASE, 3)
     await store.record([fail(c, at=T0 + 1, retry_at=T0 + 2) for c in claimed])
@@ -110,9 +110,14 @@ async def test_open_circuit_gives_nothing_and_half_open_one_probe(
     assert len(probe) == 1
     assert await store.claim("w", T0 + 12, LEASE, 10) == []  # one probe in flight
     await store.record([fail(probe[0], at=T0 + 12, retry_at=T0 + 13)])
-    # The 4th failure doubles the hold: 20 s from the probe's end.
+    # The failed probe moves the pause one step on: 20 s from the probe's end.
     health = await store.get_endpoint(ep.id)
     assert health.circuit_open_until == pytest.approx(T0 + 12.005 + 20)
+    assert (health.circuit_opened_at, health.circuit_failed_probes) == (
+        pytest.approx(T0 + 1.005),
+        1,
+    )
+    assert health.circuit_reason == "4 consecutive failures; last: HTTP 500"
     assert await store.claim("w", T0 + 30, LEASE, 10) == []
     probe = await store.claim("w", T0 + 33, LEASE, 10)
     await store.record([ok(probe[0], at=T0 + 33)])
@@ -123,7 +128,54 @@ async def test_open_circuit_gives_nothing_and_half_open_one_probe(
         None,
     )
     assert health.last_success_at == pytest.approx(T0 + 33.005)
+    assert (health.circuit_opened_at, health.circuit_failed_probes, health.circuit_reason) == (
+        None,
+        0,
+        None,
+    )
     assert len(await store.claim("w", T0 + 34, LEASE, 10)) == 5
+
+
+async def test_failures_in_flight_when_the_circuit_opened_leave_its_pause(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    ep = await make_endpoint(max_in_flight=10)  # threshold 3, first pause 10 s
+    await store.publish([new_event(at=T0 + i * 0.001) for i in range(20)])
+    claimed = await store.claim("w", T0 + 1, LEASE, 10)
+    assert len(claimed) == 10
+    # All ten fail: the third opens the circuit; the other seven were in flight, and are
+    # recorded in two later batches.
+    await store.record([fail(c, at=T0 + 1, retry_at=T0 + 2) for c in claimed[:3]])
+    await store.record([fail(c, at=T0 + 1, retry_at=T0 + 2) for c in claimed[3:6]])
+    await store.record([fail(c, at=T0 + 1, retry_at=T0 + 2) for c in claimed[6:]])
+    health = await store.get_endpoint(ep.id)
+    assert health.consecutive_failures == 10
+    assert health.circuit_open_until == pytest.approx(T0 + 1.005 + 10)
+    assert health.circuit_failed_probes == 0
+    assert health.circuit_reason == "3 consecutive failures; last: HTTP 500"
+
+
+async def test_the_probe_is_the_due_delivery_tried_most(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    ep = await make_endpoint()
+    await store.publish([new_event(at=T0 + i * 0.001) for i in range(6)])
+    first = await store.claim("w", T0 + 1, LEASE, 3)
+    # Two fail again later (their second attempt) and one of them a third time, so at the
+    # probe the due rows have 0, 1, 2 and 3 attempts; the one tried most goes.
+    await store.record([fail(c, at=T0 + 1, retry_at=T0 + 2) for c in first])
+    health = await store.get_endpoint(ep.id)
+    assert health.circuit_open_until == pytest.approx(T0 + 1.005 + 10)
+    [probe] = await store.claim("w", T0 + 12, LEASE, 10)
+    assert (probe.id, probe.attempt) == (first[0].id, 2)
+    await store.record([fail(probe, at=T0 + 12, retry_at=T0 + 13)])
+    [probe] = await store.claim("w", T0 + 33, LEASE, 10)
+    assert (probe.id, probe.attempt) == (first[0].id, 3)
+    await store.record([fail(probe, at=T0 + 33, retry_at=T0 + 34)])
+    assert (await store.get_endpoint(ep.id)).circuit_failed_probes == 2
+    # Due now: first[0] (3 attempts), first[1] and first[2] (1 each), three never tried.
+    [probe] = await store.claim("w", T0 + 134, LEASE, 10)
+    assert (probe.id, probe.attempt) == (first[0].id, 4)
 
 
 async def test_circuit_hold_is_capped(store: Store, make_endpoint: MakeEndpoint) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request
 
 from scanhook.api import render
 from scanhook.api.errors import ApiError, documented
-from scanhook.api.models import DeliveryDetail, DeliveryPage
+from scanhook.api.models import DeliveryDetail, DeliveryPage, RetriedDelivery
 from scanhook.api.state import hub_of
 from scanhook.notifications import EventType
 from scanhook.store.records import DeliveryStatus
@@ -76,9 +76,12 @@ async def get_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
 
 @router.post(
     "/{delivery_id}/retry",
-    response_model=DeliveryDetail,
+    response_model=RetriedDelivery,
     responses=documented(401, 404, 409, 422, 503),
-    summary="Make a failed delivery due now (409 when it succeeded or is in flight)",
+    summary="Make a failed delivery due now (409 when it succeeded or is in flight); "
+    "circuit_delay says when the endpoint's circuit will hold it",
 )
-async def retry_delivery(request: Request, delivery_id: str) -> DeliveryDetail:
-    return render.delivery_detail(await hub_of(request).retry_delivery(delivery_id))
+async def retry_delivery(request: Request, delivery_id: str) -> RetriedDelivery:
+    hub = hub_of(request)
+    record = await hub.retry_delivery(delivery_id)
+    return render.retried_delivery(record, await hub.circuit_holding(record.endpoint_id))

@@ -87,10 +87,19 @@ async def get_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
 async def update_endpoint(request: Request, endpoint_id: ID, body: EndpointPatch) -> EndpointOut:
     hub = hub_of(request)
     changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    if changes.get("auth") is not None:
+    if any(changes.get(name) is not None for name in ("auth", "headers", "url")):
         await hub.start()
         current = await hub.store.get_endpoint(endpoint_id)
-        changes["auth"] = render.unmask_auth(changes["auth"], current.auth)
+        if changes.get("auth") is not None:
+            changes["auth"] = render.unmask_auth(changes["auth"], current.auth)
+        headers = render.unmask_headers(
+            changes.get("headers"),
+            current,
+            url=changes.get("url"),
+            secret_headers=changes.get("secret_headers"),
+        )
+        if headers is not None:
+            changes["headers"] = headers
     return render.endpoint(await hub.update_endpoint(endpoint_id, **changes))
 
 
@@ -132,15 +141,20 @@ async def disable_endpoint(request: Request, endpoint_id: ID) -> EndpointOut:
     "/{endpoint_id}/rotate-secret",
     response_model=SecretOut,
     responses=documented(401, 404, 413, 422, 503),
-    summary="Rotate the signing secret; the old one keeps signing for the overlap (24 h)",
+    summary=(
+        "Rotate the signing secret; the old one keeps signing for the overlap (24 h), or"
+        " stops now with expire_previous"
+    ),
 )
 async def rotate_secret(
     request: Request,
     endpoint_id: ID,
     body: Annotated[RotateSecretIn | None, Body()] = None,
 ) -> SecretOut:
-    new_secret = body.secret if body is not None else None
-    endpoint = await hub_of(request).rotate_secret(endpoint_id, new_secret)
+    spec = body or RotateSecretIn()
+    endpoint = await hub_of(request).rotate_secret(
+        endpoint_id, spec.secret, expire_previous=spec.expire_previous
+    )
     return SecretOut(secret=render.current_secret(endpoint))
 
 
@@ -190,7 +204,8 @@ async def send_test(
     "/{endpoint_id}/replay",
     response_model=Requeued,
     responses=documented(401, 404, 413, 422, 503),
-    summary="Requeue the endpoint's finished deliveries (by default the failed ones)",
+    summary="Requeue the endpoint's finished deliveries (by default the failed ones); "
+    "circuit_delay says when the endpoint's circuit will hold them",
 )
 async def replay(
     request: Request,
@@ -199,5 +214,6 @@ async def replay(
 ) -> Requeued:
     spec = body or ReplayIn()
     since = render.seconds(spec.since)
-    count = await hub_of(request).replay(endpoint_id, since=since, status=spec.status)
-    return Requeued(requeued=count)
+    hub = hub_of(request)
+    count = await hub.replay(endpoint_id, since=since, status=spec.status)
+    return render.requeued(count, await hub.circuit_holding(endpoint_id) if count else None)
