@@ -41,6 +41,7 @@ from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_head
 from scanhook.errors import InvalidRequest, NotFound, ScanhookError
 from scanhook.filters import FilterError, compile_filter
 from scanhook.formats import validate_options
+from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.scheduler import Clock, PassResult, Scheduler
 from scanhook.schedules import Notice, parse_patch, parse_schedule, upcoming_notices
@@ -248,7 +249,8 @@ class Hub:
             raise _request_error(exc) from None
         _check_filter(spec.filter)
         _check_secret_headers(spec.secret_headers, spec.headers)
-        format_options = validate_options(spec.format, spec.format_options)
+        # A template is rendered (in a render process) to check it: off the event loop.
+        format_options = await off_loop(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
         # of these formats are ordered unless the user said otherwise.
@@ -292,7 +294,8 @@ class Hub:
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
-            fields["format_options"] = validate_options(
+            fields["format_options"] = await off_loop(
+                validate_options,
                 fields.get("format", current.format),
                 fields.get("format_options", current.format_options),
             )

@@ -32,7 +32,12 @@ from datetime import UTC, tzinfo
 import structlog
 
 from scanhook.delivery.auth import Authenticator, AuthError
-from scanhook.delivery.formatting import notification_of, prepare, read_failure, remote_key
+from scanhook.delivery.formatting import (
+    notification_of,
+    prepare_off_loop,
+    read_failure,
+    remote_key,
+)
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.request import delivery_headers
 from scanhook.errors import InvalidNotification, InvalidRequest, ScanhookError
@@ -113,7 +118,7 @@ class DestinationSender:
                 remote_id = None
                 if key is not None:
                     remote_id = await self._store.get_remote_ref(endpoint.id, key)
-                rendered = prepare(delivery, notification, self._tz, remote_id)
+                rendered = await prepare_off_loop(delivery, notification, self._tz, remote_id)
             except (RenderError, InvalidRequest, InvalidNotification) as exc:
                 return Sent(
                     _failed(clock, "render", f"cannot render for {endpoint.format}: {exc}"),

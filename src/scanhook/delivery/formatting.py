@@ -20,15 +20,18 @@ from scanhook.formats import (
     describe_failure,
     render,
 )
+from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, parse
 from scanhook.store.records import ClaimedDelivery
 
 __all__ = [
+    "OFF_LOOP_FORMATS",
     "REMOTE_ID_FORMATS",
     "REMOTE_ID_RESPONSE_LIMIT",
     "Prepared",
     "notification_of",
     "prepare",
+    "prepare_off_loop",
     "read_failure",
     "remote_key",
 ]
@@ -89,6 +92,23 @@ def prepare(
         return rendered
     url = endpoint.url.rstrip("/") + rendered.path_suffix if rendered.path_suffix else endpoint.url
     return Prepared(url, rendered)
+
+
+#: Formats that render user code in a render process, waiting up to its deadline: they are
+#: prepared on a worker thread so the event loop (and every other delivery) never waits for them.
+OFF_LOOP_FORMATS = frozenset({"template"})
+
+
+async def prepare_off_loop(
+    delivery: ClaimedDelivery,
+    notification: Notification,
+    tz: tzinfo,
+    remote_id: str | None = None,
+) -> Prepared | Skip:
+    """:func:`prepare`, on a render thread for the formats of :data:`OFF_LOOP_FORMATS`."""
+    if delivery.endpoint.format in OFF_LOOP_FORMATS:
+        return await off_loop(prepare, delivery, notification, tz, remote_id)
+    return prepare(delivery, notification, tz, remote_id)
 
 
 def read_failure(format_name: str, status_code: int | None, body: bytes) -> tuple[str | None, bool]:

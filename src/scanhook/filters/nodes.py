@@ -8,11 +8,11 @@ unknown does not match.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
 from scanhook.filters.fields import SEVERITY_ORDER, FieldSpec, Type
+from scanhook.filters.regex import Pattern
 from scanhook.notifications import Notification
 
 __all__ = [
@@ -146,16 +146,17 @@ class Member(Node):
 
 @dataclass(frozen=True, slots=True)
 class RegexMatch(Node):
-    """``x matches "pattern"``: true when the pattern is found anywhere in x (``re.search``)."""
+    """``x matches "pattern"``: true when the pattern is found anywhere in x, in time linear in
+    the length of x (see :mod:`scanhook.filters.regex`)."""
 
     left: Node
-    pattern: re.Pattern[str]
+    pattern: Pattern
 
     def evaluate(self, notification: Notification) -> bool | None:
         left = self.left.evaluate(notification)
         if not isinstance(left, str):
             return None
-        return self.pattern.search(left) is not None
+        return self.pattern.search(left)
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,7 +41,7 @@ from scanhook.filters.nodes import (
     Or,
     RegexMatch,
 )
-from scanhook.filters.regex import compile_pattern
+from scanhook.filters.regex import MAX_FILTER_PROGRAM, compile_pattern
 from scanhook.notifications import PAYLOAD_MODELS
 from scanhook.notifications.timefmt import parse_date, parse_timestamp
 
@@ -67,6 +67,8 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.depth = 0
+        #: The program sizes of the filter's ``matches`` patterns so far, together.
+        self.program = 0
 
     # -- tokens ---------------------------------------------------------------------------
     @property
@@ -156,6 +158,13 @@ class _Parser:
             self.advance()
             right = self.sum()
             node = _matches(left, right, token)
+            self.program += node.pattern.program_size
+            if self.program > MAX_FILTER_PROGRAM:
+                raise FilterError(
+                    f"the filter's regular expressions are too complex together (RE2 program "
+                    f"size {self.program}, at most {MAX_FILTER_PROGRAM})",
+                    right.position,
+                )
         else:
             return left
         following = self.token
@@ -345,7 +354,7 @@ def _member(left: Node, right: Node, negate: bool, token: Token) -> Node:
     return Member(BOOL, left.position, left, checked, negate)
 
 
-def _matches(left: Node, right: Node, token: Token) -> Node:
+def _matches(left: Node, right: Node, token: Token) -> RegexMatch:
     if left.type.kind not in ("str", "severity"):
         raise FilterError(
             f"'matches' works on strings, not on {_subject(left)} ({left.type.describe()})",

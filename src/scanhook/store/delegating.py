@@ -11,6 +11,7 @@ is decided here, once; a backend without a wake-up channel ignores it.
 from __future__ import annotations
 
 import abc
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from typing import TypeAlias, TypeVar
@@ -44,12 +45,23 @@ from scanhook.store.records import (
 from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 
-__all__ = ["Body", "TransactionalStore"]
+__all__ = ["ROUTING_ROUNDS", "Body", "TransactionalStore"]
 
 T = TypeVar("T")
 
+#: A publish routes its events outside the write transaction up to this many times while the
+#: enabled endpoints keep changing under it (the first with the endpoints it last read); then
+#: once more inside it, so it never fails for that.
+ROUTING_ROUNDS = 4
+
 #: A transaction body: a blocking function of the connection, run inside the transaction.
 Body: TypeAlias = Callable[[Connection], T]
+
+
+def _with_routes(
+    fn: Callable[[Connection, publishing.Routes | None], T], routes: publishing.Routes | None
+) -> Body[T]:
+    return lambda connection: fn(connection, routes)
 
 
 class TransactionalStore(Store):
@@ -115,9 +127,47 @@ class TransactionalStore(Store):
 
     # -- events ---------------------------------------------------------------------------------
     async def publish(self, events: Sequence[NewEvent]) -> list[PublishResult]:
-        return await self._write(
-            "publish", lambda c: publishing.publish(c, events, self.policy), notify=True
+        policy = self.policy
+        return await self._routed_write(
+            "publish",
+            events,
+            lambda c, routes: publishing.publish(c, events, policy, routes),
+            notify=True,
         )
+
+    #: The enabled endpoints the last routing read; a publish routes with them and its write
+    #: transaction checks they are still current (else they are read again).
+    _enabled: publishing.EnabledEndpoints | None = None
+
+    async def _route(self, events: Sequence[NewEvent], fresh: bool) -> publishing.Routes:
+        """Where ``events`` go, with the enabled endpoints last read (``fresh``: read them now,
+        in a read transaction). Filters are evaluated on a worker thread, never on the event
+        loop or a database lane; without filters, routing is only event-type globs."""
+        enabled = self._enabled
+        if fresh or enabled is None:
+            enabled = self._enabled = await self._read("route", publishing.read_endpoints)
+        if any(endpoint.filter for endpoint in enabled.endpoints):
+            return await asyncio.to_thread(publishing.route, enabled, events)
+        return publishing.route(enabled, events)
+
+    async def _routed_write(
+        self,
+        op: str,
+        events: Sequence[NewEvent],
+        fn: Callable[[Connection, publishing.Routes | None], T],
+        *,
+        notify: bool,
+    ) -> T:
+        """``fn(connection, routes)`` in a write transaction, with ``events`` routed beforehand;
+        routed again, with the endpoints read afresh, when they changed (``RoutesChanged``)."""
+        fresh = False
+        for _ in range(ROUTING_ROUNDS if events else 0):
+            routes = await self._route(events, fresh)
+            try:
+                return await self._write(op, _with_routes(fn, routes), notify=notify)
+            except publishing.RoutesChanged:
+                fresh = True
+        return await self._write(op, _with_routes(fn, None), notify=notify)
 
     async def get_event(self, event_id: str) -> EventRecord:
         return await self._read("get_event", lambda c: operating.get_event(c, event_id))
@@ -302,10 +352,12 @@ class TransactionalStore(Store):
         through: float,
     ) -> list[NoticeRecord] | None:
         """Published events wake the workers of every process (``notify`` with the commit)."""
-        return await self._write(
+        policy = self.policy
+        return await self._routed_write(
             "record_notices",
-            lambda c: schedules.record_notices(
-                c, schedule_id, revision, notices, events, through, self.policy
+            events,
+            lambda c, routes: schedules.record_notices(
+                c, schedule_id, revision, notices, events, through, policy, routes
             ),
             notify=bool(events),
         )

@@ -73,6 +73,7 @@ __all__ = [
     "EARLIEST_PENDING",
     "ENABLED_ENDPOINTS",
     "ENABLED_ENDPOINT_COUNT",
+    "ENABLED_ENDPOINT_VERSIONS",
     "ENDPOINTS_BY_IDS",
     "ENDPOINTS_TO_CLAIM",
     "ENDPOINTS_TO_RECORD",
@@ -131,6 +132,12 @@ INSERT_ENDPOINT: Insert = insert(endpoints)
 ENDPOINT_BY_ID = select(endpoints).where(endpoints.c.id == bindparam("id"))
 ENABLED_ENDPOINTS = select(endpoints).where(endpoints.c.enabled == true()).order_by(endpoints.c.id)
 ENDPOINTS_BY_IDS = select(endpoints).where(endpoints.c.id.in_(bindparam("ids", expanding=True)))
+#: What a publish checks its routes against: every configuration change bumps config_version.
+ENABLED_ENDPOINT_VERSIONS = (
+    select(endpoints.c.id, endpoints.c.config_version)
+    .where(endpoints.c.enabled == true())
+    .order_by(endpoints.c.id)
+)
 ENABLED_ENDPOINT_COUNT = select(func.count()).where(endpoints.c.enabled == true())
 #: The enabled endpoints a claim may serve: each row stays locked until the claim commits, and
 #: an endpoint that another claim (or a record) holds is skipped, never waited for. Computing an

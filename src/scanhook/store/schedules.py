@@ -243,9 +243,11 @@ def record_notices(
     events: Sequence[NewEvent],
     through: float,
     policy: StorePolicy,
+    routes: publishing.Routes | None = None,
 ) -> list[NoticeRecord] | None:
     """Record ``notices``, publish the events (``events``, matched by ``NoticeRecord.event_id``)
     of the sent ones this call is first to record, and move the watermark to ``through``.
+    ``routes``: where the events go (see :func:`scanhook.store.publishing.publish`).
 
     None, and nothing written, when the schedule is no longer at ``revision`` (edited, disabled
     or deleted since the pass read it): the next pass computes again. Otherwise the notices this
@@ -277,6 +279,6 @@ def record_notices(
         if notice.status == "sent" and notice.event_id is not None
     ]
     if to_publish:
-        publishing.publish(connection, to_publish, policy)
+        publishing.publish(connection, to_publish, policy, routes)
     connection.execute(ADVANCE_WATERMARK, {"b_id": schedule_id, "through": through})
     return recorded

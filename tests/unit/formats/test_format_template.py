@@ -51,21 +51,27 @@ def test_utf8_output_and_options() -> None:
     [
         ("{% for %}", "template line 1"),
         ("{{ ticket.number }", "template line 1"),
-        ('{{ "x" * 100000000 }}', "'*' builds a value beyond the output budget"),
+        ('{{ "x" * 100000000 }}', "'*' would build more than the output budget"),
         ('{{ "x"|center(1000000000) }}', "filter 'center' was given 1000000000"),
         ('{{ "x".ljust(100000000) }}', "a call was given 100000000"),
-        ('{{ "%999999999s"|format(1) }}', "width beyond the output budget"),
-        ('{{ "{:>999999999}".format(1) }}', "width beyond the output budget"),
-        ('{{ "%999999999d" % 1 }}', "width beyond the output budget"),
+        ('{{ "%999999999s"|format(1) }}', "filter 'format' would build more than"),
+        ('{{ "{:>999999999}".format(1) }}', "str.format would build more than"),
+        ('{{ "%999999999d" % 1 }}', "'%' formatting would build more than"),
         ("{{ 10 ** 100000 }}", "exponent is too large"),
         ("{% for i in range(100000) %}xxxxxxxxxx{% endfor %}", "larger than max_bytes (65536)"),
         (
             '{% set s = "x" * 60000 %}{% set s = s ~ s %}{{ s }}',
-            "'~' builds a string beyond the output budget",
+            "'~' would build more than the output budget",
         ),
         ("{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}", "recursed too deeply"),
         ("{% set l = [1] %}{{ l.append(2) }}", "SecurityError"),
         ("{{ undefined_function() }}", "template failed"),
+        ("{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}", "template is nested too deeply"),
+        (
+            "{% for a in x %}" * 25 + "{% endfor %}" * 25,
+            "template is nested too deeply (too many statically nested blocks)",
+        ),
+        ("{% if a %}" * 120 + "{% endif %}" * 120, "template is nested too deeply"),
     ],
 )
 def test_bad_templates_are_refused_when_the_endpoint_is_saved(source: str, fragment: str) -> None:
