@@ -10,20 +10,37 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from scanhook.delivery.request import HEADER_NAME, PROTECTED_HEADERS
+from scanhook.delivery.signing import validate_secret
 from scanhook.notifications import EVENT_TYPES
 
 __all__ = [
+    "MAX_URL_LENGTH",
     "RESERVED_HEADERS",
     "EndpointOptions",
     "EndpointPatch",
     "check_event_types",
+    "check_secret",
     "check_secret_headers",
 ]
 
 #: Headers scanhook sets itself; an endpoint's extra headers cannot replace them.
 RESERVED_HEADERS = PROTECTED_HEADERS
 _HEADER_NAME = re.compile(HEADER_NAME)
-_SECRET = re.compile(r"^whsec_[A-Za-z0-9+/]{16,}={0,2}$")
+#: The longest URL an endpoint may have.
+MAX_URL_LENGTH = 2048
+#: ``whsec_`` and the base64 of at most 64 bytes, with room to say what is wrong with more.
+_SECRET_MAX_LENGTH = 200
+
+
+def check_secret(value: str) -> str:
+    """A signing secret as it must be saved: ``whsec_`` + base64 of 24 to 64 bytes. The message
+    never repeats the value."""
+    if len(value) > _SECRET_MAX_LENGTH:
+        raise ValueError(f"a secret has at most {_SECRET_MAX_LENGTH} characters")
+    try:
+        return validate_secret(value)
+    except ValueError as exc:
+        raise ValueError(str(exc).removeprefix("secret: ")) from None
 
 
 def check_event_types(values: list[str]) -> list[str]:
@@ -66,7 +83,7 @@ def check_secret_headers(names: list[str], headers: dict[str, str]) -> list[str]
 
 def _check_headers(value: dict[str, str]) -> dict[str, str]:
     for name, header_value in value.items():
-        if not _HEADER_NAME.match(name):
+        if not _HEADER_NAME.fullmatch(name):
             raise ValueError(f"{name!r} is not a valid header name")
         if name.lower() in RESERVED_HEADERS:
             raise ValueError(f"{name!r} is set by scanhook and cannot be replaced")
@@ -80,11 +97,13 @@ class EndpointOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    url: Annotated[str, Field(max_length=2048, description="Where to POST, http(s)://…")]
+    url: Annotated[str, Field(max_length=MAX_URL_LENGTH, description="Where to POST, http(s)://…")]
     event_types: list[str] = Field(
         default_factory=lambda: ["*"], description="Event types or globs such as 'ticket.*'."
     )
-    secret: str | None = Field(None, description="whsec_<base64>; generated when omitted.")
+    secret: str | None = Field(
+        None, description="whsec_ + base64 of 24 to 64 bytes; generated when omitted."
+    )
     description: str = Field("", max_length=1000)
     headers: dict[str, str] = Field(default_factory=dict, description="Extra request headers.")
     secret_headers: list[Annotated[str, Field(max_length=256)]] = Field(
@@ -118,9 +137,7 @@ class EndpointOptions(BaseModel):
     @field_validator("secret")
     @classmethod
     def _secret(cls, value: str | None) -> str | None:
-        if value is not None and not _SECRET.match(value):
-            raise ValueError("a secret looks like 'whsec_' followed by base64 (at least 16 chars)")
-        return value
+        return None if value is None else check_secret(value)
 
     @field_validator("headers")
     @classmethod
@@ -133,7 +150,7 @@ class EndpointPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    url: str | None = None
+    url: str | None = Field(None, max_length=MAX_URL_LENGTH)
     event_types: list[str] | None = None
     description: str | None = Field(None, max_length=1000)
     headers: dict[str, str] | None = None
@@ -148,6 +165,26 @@ class EndpointPatch(BaseModel):
     filter: str | None = Field(None, max_length=2000)
     auth: dict[str, Any] | None = None
     enabled: bool | None = None
+
+    @field_validator(
+        "url",
+        "event_types",
+        "description",
+        "headers",
+        "legacy_headers",
+        "max_in_flight",
+        "ordered",
+        "format",
+        "format_options",
+        "enabled",
+        mode="before",
+    )
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        # Only a value given as null gets here: these fields have no "none" to set.
+        if value is None:
+            raise ValueError("cannot be null; leave the field out to keep its value")
+        return value
 
     @field_validator("url")
     @classmethod

@@ -10,6 +10,7 @@ __all__ = [
     "InvalidRequest",
     "NotFound",
     "ScanhookError",
+    "StorageFull",
 ]
 
 
@@ -54,3 +55,7 @@ class ConfigurationError(ScanhookError):
 
 class DatabaseError(ScanhookError):
     """The database failed; the operation was not carried out."""
+
+
+class StorageFull(DatabaseError):
+    """The database's storage is full; the operation was not carried out."""

@@ -30,12 +30,12 @@ from pydantic import ValidationError
 
 from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
-from scanhook.delivery.auth import validate_auth
+from scanhook.delivery.auth import keep_masked_credentials, keep_masked_headers, validate_auth
 from scanhook.delivery.destinations import DestinationSender
 from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
-from scanhook.delivery.ssrf import NetworkPolicy
+from scanhook.delivery.ssrf import DestinationBlocked, NetworkPolicy
 from scanhook.delivery.worker import Worker
 from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_headers
 from scanhook.errors import InvalidRequest, NotFound, ScanhookError
@@ -109,6 +109,28 @@ def _check_secret_headers(names: list[str], headers: Mapping[str, str]) -> None:
         check_secret_headers(names, dict(headers))
     except ValueError as exc:
         raise InvalidRequest(f"secret_headers: {exc}", field="secret_headers") from None
+
+
+#: How a refusal at save names the policy and the settings that widen it.
+_POLICY = (
+    "the network policy refuses destinations in loopback, private, link-local (cloud metadata), "
+    "multicast and reserved address ranges"
+)
+_ALLOWANCE = (
+    "set SCANHOOK_ALLOW_PRIVATE_NETWORKS=true to allow private networks (loopback included), "
+    "or SCANHOOK_ALLOWED_NETWORKS to allow one network (e.g. 10.1.2.0/24)"
+)
+
+
+def _destination_error(field: str, exc: DestinationBlocked) -> InvalidRequest:
+    detail = exc.message.removeprefix("url: ")
+    if exc.allowable:
+        message = f"{field}: {detail}; {_POLICY}; {_ALLOWANCE}"
+    elif exc.address is not None and exc.reason != "ambiguous_spelling":
+        message = f"{field}: {detail}; {_POLICY}, and no setting allows this one"
+    else:
+        message = f"{field}: {detail}"
+    return InvalidRequest(message, field=field)
 
 
 def _check_filter(text: str | None) -> None:
@@ -247,11 +269,13 @@ class Hub:
             spec = EndpointOptions.model_validate({"url": url, **options})
         except ValidationError as exc:
             raise _request_error(exc) from None
+        self._check_destination(spec.url, "url")
         _check_filter(spec.filter)
         _check_secret_headers(spec.secret_headers, spec.headers)
         # A template is rendered (in a render process) to check it: off the event loop.
         format_options = await off_loop(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
+        self._check_auth_destination(auth)
         # A ticket's close must follow its open to find the issue/incident it created: endpoints
         # of these formats are ordered unless the user said otherwise.
         ordered = spec.ordered
@@ -291,6 +315,36 @@ class Hub:
         current = await self.store.get_endpoint(endpoint_id)
         fields = patch.model_dump(exclude_unset=True)
         enabled = fields.pop("enabled", None)
+        if fields.get("url") is not None:
+            self._check_destination(fields["url"], "url")
+        url_changed = fields.get("url", current.url) != current.url
+        if fields.get("auth") is not None:
+            fields["auth"] = keep_masked_credentials(
+                fields["auth"], current.auth, url_changed=url_changed
+            )
+        elif url_changed and "auth" not in fields and current.auth is not None:
+            raise InvalidRequest(
+                "auth: the url changes, so give the endpoint's credentials (auth) again: "
+                "stored credentials are not sent to a new destination",
+                field="auth",
+            )
+        secret_names = fields.get("secret_headers", current.secret_headers)
+        if fields.get("headers") is not None:
+            fields["headers"] = keep_masked_headers(
+                fields["headers"],
+                current.headers,
+                current.secret_headers,
+                secret_names,
+                url_changed=url_changed,
+            )
+        elif url_changed and "headers" not in fields:
+            names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
+            if names:
+                raise InvalidRequest(
+                    "headers: the url changes, so give the secret headers' values again"
+                    f" ({', '.join(names)}): stored credentials are not sent to a new destination",
+                    field="headers",
+                )
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
@@ -301,6 +355,7 @@ class Hub:
             )
         if "auth" in fields:
             fields["auth"] = validate_auth(fields["auth"])
+            self._check_auth_destination(fields["auth"])
         if "event_types" in fields:
             fields["event_types"] = tuple(fields["event_types"])
         if "secret_headers" in fields or "headers" in fields:
@@ -317,6 +372,20 @@ class Hub:
         if enabled is not None and enabled != endpoint.enabled:
             endpoint = await self.set_enabled(endpoint_id, enabled)
         return endpoint
+
+    def _check_destination(self, url: str, field: str) -> None:
+        """Refuse a URL whose host is an address (in any spelling) or a ``localhost`` name that
+        the network policy refuses: an endpoint that could never be delivered to is not saved.
+        Names are checked when they are resolved, at send time."""
+        try:
+            self.network_policy().check_url(url)
+        except DestinationBlocked as exc:
+            raise _destination_error(field, exc) from None
+
+    def _check_auth_destination(self, auth: Mapping[str, Any] | None) -> None:
+        """The OAuth2 token URL receives the client's credentials: the same policy applies."""
+        if auth is not None and isinstance(auth.get("token_url"), str):
+            self._check_destination(auth["token_url"], "auth.token_url")
 
     async def set_enabled(
         self, endpoint_id: str, enabled: bool, reason: str | None = None

@@ -2,19 +2,19 @@
 
 Counted as they happen (from the attempts this process's workers record, through
 :meth:`scanhook.Hub.add_attempt_listener`): attempts and finished deliveries by endpoint and
-result, and the attempt latency. Read from the database at scrape time (so every process shows
-the whole queue): deliveries by status, the age of the oldest due delivery, endpoints in total,
-disabled and with an open circuit.
+result, the attempt latency, and attempts the network policy refused, by reason. Read from the
+database at scrape time (so every process shows the whole queue): deliveries by status, the age
+of the oldest due delivery, endpoints in total, disabled and with an open circuit.
 
 "At scrape time" does not mean at every scrape: counting the deliveries of every status reads
 the whole table (0.7–1 s at 10 M rows, see bench/README.md), and a scrape must stay cheap
-however often, and by however many, /metrics is scraped. So the counts are read again at most every
-``refresh_every`` seconds, by one background task, and a scrape answers at once with the latest
-ones (only a process's first scrape waits for them). Each reading counts the queue (``pending``
-and ``sending``: their rows only, through the status index; the oldest due delivery; the
-endpoints); the history (``succeeded`` and ``failed``, which grows with the retention) is
-counted again only every :data:`FINISHED_EVERY` readings. ``scanhook_queue_counts_age_seconds``
-says how old each group of counts is.
+however often, and by however many, /metrics is scraped. So the counts are read again at most
+every ``refresh_every`` seconds, by one background task, and a scrape answers at once with the
+latest ones (only a process's first scrape waits for them). Each reading counts the queue
+(``pending`` and ``sending``: their rows only, through the status index; the oldest due
+delivery; the endpoints); the history (``succeeded`` and ``failed``, which grows with the
+retention) is counted again only every :data:`FINISHED_EVERY` readings.
+``scanhook_queue_counts_age_seconds`` says how old each group of counts is.
 """
 
 from __future__ import annotations
@@ -79,6 +79,13 @@ class Metrics:
             ["endpoint_id", "status"],
             registry=r,
         )
+        self.refused = Counter(
+            "scanhook_destinations_refused",
+            "Attempts the network policy refused (the delivery failed at once), by reason: "
+            "loopback, private, link_local, metadata, multicast, reserved, ….",
+            ["reason"],
+            registry=r,
+        )
         self.latency = Histogram(
             "scanhook_attempt_duration_seconds",
             "Duration of delivery attempts, from request start to response or failure.",
@@ -125,6 +132,8 @@ class Metrics:
             self.attempts.labels(outcome.endpoint_id, result).inc()
             if result != "retrying":
                 self.deliveries.labels(outcome.endpoint_id, result).inc()
+            if outcome.error_kind == "policy":
+                self.refused.labels(outcome.refusal or "other").inc()
             self.latency.observe(max(0.0, outcome.duration_ms / 1000.0))
 
     async def collect_store(self, store: Store) -> None:

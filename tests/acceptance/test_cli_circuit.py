@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from pathlib import Path
 
@@ -31,7 +32,11 @@ TICKET = {
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    return clean_env(SCANHOOK_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}")
+    # The key the test's own Hub seals the endpoint's secret with.
+    return clean_env(
+        SCANHOOK_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.db'}",
+        SCANHOOK_SECRET_KEY=os.environ["SCANHOOK_SECRET_KEY"],
+    )
 
 
 def open_circuit(url: str) -> tuple[str, list[str]]:

@@ -15,7 +15,7 @@ from acceptance.cli_support import clean_env, run
 from scanhook.store import Endpoint, open_store
 from scanhook.store.secretbox import SecretKeyError
 
-SIGNING = "whsec_" + "Y2xpLXJvdGF0aW9uLXNpZ25pbmc="
+SIGNING = "whsec_" + "Y2xpLXJvdGF0aW9uLXNpZ25pbmcta2V5LTI0Yg=="
 HEADER_VALUE = "cli-header-credential-77"
 
 

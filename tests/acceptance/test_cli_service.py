@@ -88,6 +88,33 @@ def test_listen_answers_the_chosen_status_and_reports_bad_signatures_loudly() ->
         assert "2 received, 1 verified, 1 with a bad signature" in listener.output()
 
 
+def test_listen_answers_hostile_numbers_in_headers_without_an_error() -> None:
+    """webhook-timestamp and scanhook-attempt of "²" (a digit to str.isdigit, not to int) or
+    of 5,000 digits: a 401 for the signature, never a 500, and the receiver goes on."""
+    secret = generate_secret()
+    with _listen(secret) as listener:
+        url = listener.expect(r"listening on " + URL).group(1)
+        for hostile in ("²", "1" * 5000):
+            response = requests.post(
+                url + "/hooks",
+                data=b"{}",
+                headers={
+                    "webhook-id": f"msg_{len(hostile)}",
+                    "webhook-timestamp": hostile,
+                    "webhook-signature": "v1,AAAA",
+                    "scanhook-attempt": hostile,
+                },
+                timeout=10,
+            )
+            assert response.status_code == 401, response.text
+            assert "webhook-timestamp" in response.json()["error"]
+            line = json.loads(listener.expect(rf'"webhook_id": "msg_{len(hostile)}"').string)
+            assert line["attempt"] is None
+            assert line["signature"] == "invalid"
+        assert listener.terminate() == 0
+    assert "Traceback" not in listener.output()
+
+
 def test_listen_refuses_a_bad_secret() -> None:
     result = run("listen", "--secret", "not-a-secret", env=clean_env())
     assert result.returncode == 2

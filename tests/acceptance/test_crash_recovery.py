@@ -11,6 +11,7 @@ Every wait is bounded; the processes are always killed.
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from pathlib import Path
@@ -35,6 +36,8 @@ def _serve(database: str) -> Proc:
         SCANHOOK_DATABASE_URL=database,
         SCANHOOK_ALLOW_PRIVATE_NETWORKS="true",
         SCANHOOK_LOG_LEVEL="warning",
+        # The key the test's own Hub sealed the endpoint's secret with.
+        SCANHOOK_SECRET_KEY=os.environ["SCANHOOK_SECRET_KEY"],
     )
     return Proc("serve", "--port", "0", env=env)
 

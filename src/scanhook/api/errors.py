@@ -28,6 +28,7 @@ from scanhook.errors import (
     InvalidRequest,
     NotFound,
     ScanhookError,
+    StorageFull,
 )
 
 __all__ = [
@@ -99,6 +100,20 @@ def error_response(
 
 
 _LOCATIONS = {"body": "", "query": "", "path": "", "header": "header ", "cookie": "cookie "}
+#: Fields whose values may be credentials: an error about them never repeats the value.
+_SECRET_FIELDS = frozenset(
+    {
+        "secret",
+        "auth",
+        "headers",
+        "secret_headers",
+        "password",
+        "token",
+        "client_secret",
+        "routing_key",
+        "authorization",
+    }
+)
 
 
 def _where(loc: Sequence[int | str]) -> str:
@@ -120,7 +135,8 @@ def _message(error: dict[str, Any]) -> str:
         reason = (error.get("ctx") or {}).get("error", "")
         return f"the body is not valid JSON ({reason})" if reason else "the body is not valid JSON"
     message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
-    if "input" in error and kind not in ("model_attributes_type", "dict_type"):
+    secret = any(str(part).lower() in _SECRET_FIELDS for part in error.get("loc", ()))
+    if "input" in error and not secret and kind not in ("model_attributes_type", "dict_type"):
         shown = repr(error["input"])
         if len(shown) <= 80 and shown not in message:
             message = f"{message} (got {shown})"
@@ -199,6 +215,15 @@ async def _scanhook(request: Request, exc: Exception) -> JSONResponse:
         return error_response(404, "not_found", exc.message)
     if isinstance(exc, ConflictError):
         return error_response(409, "conflict", exc.message)
+    if isinstance(exc, StorageFull):
+        log.error("the database's disk is full", path=request.url.path, error=exc.message)
+        return error_response(
+            503,
+            "storage_full",
+            "the database's disk is full, nothing was changed; retry once the operator has "
+            f"freed space: {exc.message}",
+            headers={"Retry-After": "5"},
+        )
     if isinstance(exc, DatabaseError):
         log.error("database error", path=request.url.path, error=exc.message)
         return error_response(
@@ -233,7 +258,7 @@ _DESCRIPTIONS = {
     409: "The request conflicts with the object's state.",
     413: "The request body is larger than 1 MiB.",
     422: "The request is not valid: the message names the field and the problem.",
-    503: "The database is not available; nothing was changed.",
+    503: "The database is not available or its disk is full; nothing was changed.",
 }
 
 

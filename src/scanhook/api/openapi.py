@@ -42,6 +42,21 @@ def notification_components() -> dict[str, Any]:
     return components
 
 
+_UNSUPPORTED_MEDIA_TYPE = {
+    "description": "The body is not declared JSON (Content-Type: application/json).",
+    "content": {"application/json": {"schema": {"$ref": REF.format(model="ErrorResponse")}}},
+}
+
+
+def _document_media_type(schema: dict[str, Any]) -> None:
+    """Every operation that takes a body answers 415 to one that is not JSON (the body gate
+    in ``api/limits.py`` checks it for every route)."""
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict) and "requestBody" in operation:
+                operation.setdefault("responses", {}).setdefault("415", _UNSUPPORTED_MEDIA_TYPE)
+
+
 def install_openapi(app: FastAPI) -> None:
     """Make ``app.openapi()`` include the notification schemas."""
 
@@ -56,6 +71,7 @@ def install_openapi(app: FastAPI) -> None:
             schema.setdefault("components", {}).setdefault("schemas", {}).update(
                 notification_components()
             )
+            _document_media_type(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

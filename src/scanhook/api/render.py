@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
@@ -22,7 +22,6 @@ from scanhook.api.models import (
     RetriedDelivery,
     ScheduleOut,
 )
-from scanhook.errors import InvalidRequest
 from scanhook.notifications.timefmt import format_timestamp
 from scanhook.store.records import (
     AttemptRecord,
@@ -51,8 +50,6 @@ __all__ = [
     "retried_delivery",
     "schedule",
     "seconds",
-    "unmask_auth",
-    "unmask_headers",
 ]
 
 MASK = "********"
@@ -97,17 +94,6 @@ def mask_auth(auth: Mapping[str, Any] | None) -> dict[str, Any] | None:
     return {k: (v if k in _PLAIN_AUTH_KEYS or v is None else MASK) for k, v in auth.items()}
 
 
-def unmask_auth(
-    new: Mapping[str, Any] | None, current: Mapping[str, Any] | None
-) -> dict[str, Any] | None:
-    """A PATCHed ``auth`` where a value still equal to the mask keeps the stored value (so an
-    endpoint read from the API can be sent back without losing its secrets)."""
-    if new is None:
-        return None
-    current = current or {}
-    return {k: (current[k] if v == MASK and k in current else v) for k, v in new.items()}
-
-
 def circuit(ep: Endpoint, now: float | None = None) -> CircuitOut:
     """The endpoint's circuit at ``now`` (default: the current time)."""
     return CircuitOut(
@@ -134,48 +120,6 @@ def mask_headers(ep: Endpoint) -> dict[str, str]:
         name: MASK if is_secret_header(name, ep.secret_headers) else value
         for name, value in ep.headers.items()
     }
-
-
-def unmask_headers(
-    new: Mapping[str, str] | None,
-    current: Endpoint,
-    *,
-    url: str | None = None,
-    secret_headers: Sequence[str] | None = None,
-) -> dict[str, str] | None:
-    """PATCHed ``headers`` where a secret header's value still equal to the mask keeps the
-    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
-    values again (InvalidRequest), so that a stored credential never goes to a new server
-    unless it is given again. ``new`` None: the PATCH keeps the headers as they are, which a
-    new ``url`` allows only when the endpoint has no secret header."""
-    moved = url is not None and url != current.url
-    if new is None:
-        names = [n for n in current.headers if is_secret_header(n, current.secret_headers)]
-        if moved and names:
-            raise InvalidRequest(
-                f"headers: the URL changes, so give the secret headers' values again"
-                f" ({', '.join(names)})",
-                field="headers",
-            )
-        return None
-    secret = current.secret_headers if secret_headers is None else secret_headers
-    stored = {name.lower(): value for name, value in current.headers.items()}
-    kept = {}
-    for name, value in new.items():
-        if value == MASK and is_secret_header(name, secret):
-            field = f"headers.{name}"
-            if name.lower() not in stored or not is_secret_header(name, current.secret_headers):
-                raise InvalidRequest(
-                    f"{field}: no stored value to keep; give the value", field=field
-                )
-            if moved:
-                raise InvalidRequest(
-                    f"{field}: the URL changes, so give this secret header's value again",
-                    field=field,
-                )
-            value = stored[name.lower()]
-        kept[name] = value
-    return kept
 
 
 def _endpoint_fields(ep: Endpoint) -> dict[str, Any]:

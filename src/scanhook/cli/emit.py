@@ -167,14 +167,14 @@ def _read_items(source: str) -> list[tuple[str | None, Any]]:
         fail(f"{'standard input' if source == '-' else source} holds no notification", 2)
     try:
         whole = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         if len(lines) == 1:
             fail(f"{source} is not JSON: {exc}", 2)
         items: list[tuple[str | None, Any]] = []
         for number, line in lines:
             try:
                 items.append((f"line {number}", json.loads(line)))
-            except ValueError as line_exc:
+            except (ValueError, RecursionError) as line_exc:
                 fail(f"{source} line {number} is not JSON: {line_exc}", 2)
         return items
     if isinstance(whole, list):

@@ -103,7 +103,7 @@ class _Item:
 def _looks_like_json(line: str) -> bool:
     try:
         json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     return True
 
@@ -119,7 +119,7 @@ def _items(raw: bytes) -> list[_Item]:
         return [_Item(None, None, [{"field": "(body)", "message": "no notification in the input"}])]
     try:
         whole = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         if len(lines) > 1 and any(_looks_like_json(line) for _, line in lines):
             return [_Item(f"line {number}", line) for number, line in lines]
         return [_Item(None, text)]

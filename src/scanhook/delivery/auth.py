@@ -31,7 +31,7 @@ import re
 import ssl
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import quote, quote_plus, urlencode, urlsplit
@@ -56,6 +56,8 @@ __all__ = [
     "MutualTls",
     "NoAuth",
     "OAuth2Auth",
+    "keep_masked_credentials",
+    "keep_masked_headers",
     "load_auth",
     "validate_auth",
     "written_forms",
@@ -172,6 +174,11 @@ _TYPES = "none, basic, bearer, header, oauth2"
 class AuthError(ScanhookError):
     """The endpoint's credentials could not be applied (e.g. the OAuth2 token request failed)."""
 
+    def __init__(self, message: str | None = None, *, refusal: str | None = None) -> None:
+        #: Set when the network policy refused the token URL: its reason.
+        self.refusal = refusal
+        super().__init__(message)
+
 
 def _problem(error: Any) -> tuple[str, str]:
     loc = [str(part) for part in error["loc"]]
@@ -248,6 +255,46 @@ def written_forms(secret: str) -> set[str]:
     for encoded in (quote(secret, safe=""), quote(secret), quote_plus(secret)):
         forms |= {encoded, _PERCENT_ESCAPE.sub(lambda m: m.group(0).lower(), encoded)}
     return forms
+
+
+def keep_masked_credentials(
+    new: Mapping[str, Any], current: Mapping[str, Any] | None, *, url_changed: bool
+) -> dict[str, Any]:
+    """A changed ``auth`` in which each value still equal to the mask (as the API shows stored
+    credentials) takes the stored value, so an endpoint read back can be saved unchanged.
+
+    Only while the credentials would go where they went before: the endpoint's url, the auth
+    type and the OAuth2 ``token_url`` all unchanged. Otherwise InvalidRequest asks for the
+    credentials again, so that nobody who can only see the mask can send the stored secret to
+    a server of their choosing."""
+    masked = [key for key, value in new.items() if isinstance(value, str) and value == MASK]
+    if not masked:
+        return dict(new)
+    stored = dict(current or {})
+    changed = [
+        name
+        for name, differs in (
+            ("url", url_changed),
+            ("auth.type", new.get("type") != stored.get("type")),
+            ("auth.token_url", new.get("token_url") != stored.get("token_url")),
+        )
+        if differs
+    ]
+    field = f"auth.{masked[0]}"
+    wanted = ", ".join(f"auth.{key}" for key in masked)
+    if changed:
+        raise InvalidRequest(
+            f"{field}: {' and '.join(changed)} changed, so the stored credentials are not "
+            f"kept: give {wanted} again instead of {MASK!r}",
+            field=field,
+        )
+    missing = [key for key in masked if key not in stored]
+    if missing:
+        raise InvalidRequest(
+            f"auth.{missing[0]}: there is no stored value to keep; give it instead of {MASK!r}",
+            field=f"auth.{missing[0]}",
+        )
+    return {key: (stored[key] if key in masked else value) for key, value in new.items()}
 
 
 @dataclass
@@ -461,10 +508,10 @@ class Authenticator:
             detail = result.error or "failed"
             reason = _oauth_error(result.body)
             message = f"{where} failed: {detail}" + (f": {reason}" if reason else "")
-            raise AuthError(self.scrub(endpoint, message) or message)
+            raise AuthError(self.scrub(endpoint, message) or message, refusal=result.refusal)
         try:
             data = json.loads(result.body.decode("utf-8"))
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested too deep to read
             data = None
         token = data.get("access_token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token or "\n" in token or "\r" in token:
@@ -484,7 +531,7 @@ def _oauth_error(body: bytes) -> str | None:
     """``invalid_client (Client authentication failed)`` from an RFC 6749 error answer."""
     try:
         data = json.loads(body.decode("utf-8", "replace"))
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if not isinstance(data, dict) or not isinstance(data.get("error"), str):
         return None
@@ -493,3 +540,35 @@ def _oauth_error(body: bytes) -> str | None:
     if isinstance(description, str) and description:
         text += f" ({description[:300]})"
     return text
+
+
+def keep_masked_headers(
+    new: Mapping[str, str],
+    current_headers: Mapping[str, str],
+    current_secret: Sequence[str],
+    secret: Sequence[str],
+    *,
+    url_changed: bool,
+) -> dict[str, str]:
+    """Changed ``headers`` in which a secret header's value still equal to the mask keeps the
+    stored value, as long as the URL it is sent to stays the same: a new ``url`` needs the
+    values again (InvalidRequest), so that a stored credential never goes to a new server
+    unless it is given again. ``current_secret`` and ``secret`` are the secret header names
+    before and after the change."""
+    stored = {name.lower(): value for name, value in current_headers.items()}
+    kept = {}
+    for name, value in new.items():
+        if value == MASK and is_secret_header(name, secret):
+            field = f"headers.{name}"
+            if name.lower() not in stored or not is_secret_header(name, current_secret):
+                raise InvalidRequest(
+                    f"{field}: no stored value to keep; give the value", field=field
+                )
+            if url_changed:
+                raise InvalidRequest(
+                    f"{field}: the URL changes, so give this secret header's value again",
+                    field=field,
+                )
+            value = stored[name.lower()]
+        kept[name] = value
+    return kept

@@ -10,7 +10,8 @@ attempt to :meth:`DestinationSender.attempt`, which returns what the worker reco
   ``"render"``, final (no retries).
 * a non-2xx answer the format reads as final (``classify_failure(...).permanent``) → failed,
   final, the readable reason as ``error``; other non-2xx answers retry with the readable reason.
-* an OAuth2 token that cannot be had → failed, ``error_kind`` ``"auth"``, retried.
+* an OAuth2 token that cannot be had → failed, ``error_kind`` ``"auth"``, retried; unless the
+  network policy refused the token URL: ``error_kind`` ``"policy"``, final like any refusal.
 * a 401 from an OAuth2 endpoint → the token is fetched again and the request sent once more
   within the same attempt.
 * a ``ticket.opened`` to Jira/ServiceNow that succeeds → its remote id is stored against the
@@ -146,6 +147,8 @@ class DestinationSender:
                 tls = self.auth.ssl_context(endpoint)
                 headers.update(await self.auth.headers(endpoint, timeout))
         except AuthError as exc:
+            if exc.refusal is not None:  # the token URL is refused: as final as the url
+                return Sent(_refused(clock, str(exc), exc.refusal))
             return Sent(_failed(clock, "auth", str(exc)))
         except (OSError, ValueError) as exc:  # a stored client certificate that no longer loads
             return Sent(_failed(clock, "tls", f"client certificate: {type(exc).__name__}"))
@@ -238,3 +241,7 @@ def _since(clock: float) -> float:
 
 def _failed(clock: float, kind: str, error: str) -> HttpResult:
     return HttpResult(None, b"", _since(clock), kind, error)
+
+
+def _refused(clock: float, error: str, reason: str) -> HttpResult:
+    return HttpResult(None, b"", _since(clock), "policy", error, refusal=reason)

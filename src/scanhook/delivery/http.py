@@ -44,6 +44,9 @@ class HttpResult:
     error: str | None = None
     #: Seconds from the ``Retry-After`` header of a 429 or 503.
     retry_after: float | None = None
+    #: Why the network policy refused the destination (``error_kind`` "policy"): one of
+    #: :data:`~scanhook.delivery.ssrf.REFUSAL_REASONS`.
+    refusal: str | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -157,7 +160,7 @@ class HttpClient:
         started = time.perf_counter()
         target = self._target(url)
         if isinstance(target, DestinationBlocked):
-            return _failure(started, None, b"", "policy", f"refused: {target.message}")
+            return _refused(started, target)
 
         response: aiohttp.ClientResponse | None = None
         chunks: list[bytes] = []
@@ -184,7 +187,7 @@ class HttpClient:
                 started, status, b"".join(chunks), "timeout", f"timed out after {timeout} s"
             )
         except DestinationBlocked as exc:
-            return _failure(started, None, b"", "policy", f"refused: {exc.message}")
+            return _refused(started, exc)
         except aiohttp.ClientConnectorCertificateError as exc:
             return _failure(
                 started,
@@ -262,6 +265,13 @@ class HttpClient:
 
 def _failure(started: float, status: int | None, body: bytes, kind: str, error: str) -> HttpResult:
     return HttpResult(status, body, (time.perf_counter() - started) * 1000.0, kind, error)
+
+
+def _refused(started: float, exc: DestinationBlocked) -> HttpResult:
+    duration_ms = (time.perf_counter() - started) * 1000.0
+    return HttpResult(
+        None, b"", duration_ms, "policy", f"refused: {exc.message}", refusal=exc.reason
+    )
 
 
 def _cert_reason(exc: aiohttp.ClientConnectorCertificateError) -> str:

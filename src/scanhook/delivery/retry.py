@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC
 from email.utils import parsedate_to_datetime
 
-from scanhook.durations import parse_duration
+from scanhook.durations import parse_duration, parse_whole_number
 
 __all__ = [
     "DEFAULT_SCHEDULE",
@@ -42,12 +42,13 @@ def parse_schedule(text: str) -> tuple[float, ...]:
 
 def parse_retry_after(value: str, now: float) -> float | None:
     """Seconds to wait from a ``Retry-After`` value (delta-seconds or an HTTP-date), never
-    negative; None when the value is neither."""
+    negative; None when the value is neither (or a number of more than 18 digits)."""
     text = value.strip()
-    if not text:
+    if not text or len(text) > 64:
         return None
-    if text.isdigit():
-        return float(int(text))
+    if text.isdigit():  # any digits: the ASCII ones of at most 18 are read, others are not
+        seconds = parse_whole_number(text)
+        return None if seconds is None else float(seconds)
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):

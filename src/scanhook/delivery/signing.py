@@ -14,6 +14,7 @@ import secrets as _secrets
 import time
 from collections.abc import Mapping, Sequence
 
+from scanhook.durations import parse_whole_number
 from scanhook.errors import ScanhookError
 
 __all__ = [
@@ -107,11 +108,10 @@ def verify(
             raise SignatureError(f"missing header {name}")
     msg_id = lowered["webhook-id"]
     raw_timestamp = lowered["webhook-timestamp"].strip()
-    if not raw_timestamp.isdigit():
-        raise SignatureError(
-            f"webhook-timestamp: {raw_timestamp!r} is not a whole number of Unix seconds"
-        )
-    timestamp = int(raw_timestamp)
+    timestamp = parse_whole_number(raw_timestamp)
+    if timestamp is None:
+        shown = repr(raw_timestamp[:40]) + ("…" if len(raw_timestamp) > 40 else "")
+        raise SignatureError(f"webhook-timestamp: {shown} is not a whole number of Unix seconds")
     current = time.time() if now is None else now
     if timestamp < current - tolerance:
         raise SignatureError(

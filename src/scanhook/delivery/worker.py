@@ -310,6 +310,17 @@ class Worker:
             # error: None, or a note such as "skipped: …" (a format chose to send nothing).
             return AttemptOutcome(succeeded=True, error=result.error, **common)  # type: ignore[arg-type]
         retry_after = result.retry_after if result.status_code in _RETRY_AFTER_STATUSES else None
+        if result.error_kind == "policy":
+            # The policy gives the same answer on every attempt: fail now, with its reason
+            # (a retry by hand or a replay tries again, e.g. after the operator allowed it).
+            final = True
+            log.warning(
+                "delivery refused by the network policy",
+                delivery_id=delivery.id,
+                endpoint_id=delivery.endpoint.id,
+                reason=result.refusal,
+                error=result.error,
+            )
         delay = None if final else self._retry.delay_after(delivery.attempt, retry_after)
         finished = started + result.duration_ms / 1000.0
         return AttemptOutcome(
@@ -322,6 +333,7 @@ class Worker:
                 if result.status_code == 410
                 else None
             ),
+            refusal=result.refusal,
             **common,  # type: ignore[arg-type]
         )
 

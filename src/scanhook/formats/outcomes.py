@@ -45,7 +45,7 @@ class Failure:
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deep to read
         return None
 
 

@@ -63,6 +63,10 @@ def _spec(format_name: str) -> FormatSpec:
     return spec
 
 
+#: Options that are credentials (a PagerDuty integration key): never repeated in a message.
+_SECRET_OPTIONS = frozenset({"routing_key"})
+
+
 def _message(spec: FormatSpec, exc: ValidationError) -> tuple[str, str]:
     problems: list[str] = []
     first = "format_options"
@@ -83,6 +87,7 @@ def _message(spec: FormatSpec, exc: ValidationError) -> tuple[str, str]:
                 "input" in error
                 and error["type"] not in ("model_type", "dict_type")
                 and len(shown) <= 80
+                and not any(str(part) in _SECRET_OPTIONS for part in error["loc"])
             ):
                 text = f"{text} (got {shown})"
         problems.append(f"{where}: {text}")

@@ -72,7 +72,8 @@ def parse(data: bytes | str | Mapping[str, Any], tz: tzinfo = UTC) -> Notificati
     if isinstance(data, bytes | str):
         try:
             data = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            # RecursionError: arrays or objects nested too deep for the parser.
             raise InvalidNotification(
                 [{"field": "(body)", "message": f"not valid JSON: {exc}"}]
             ) from None

@@ -13,6 +13,7 @@ from typing import Any, Literal, Self
 from aiohttp import web
 
 from scanhook.delivery.signing import SignatureError, verify
+from scanhook.durations import parse_whole_number
 from scanhook.receiver.summary import decode_body
 
 __all__ = ["MAX_BODY_BYTES", "Received", "Receiver", "ReceiverOptions", "receiver_app"]
@@ -74,7 +75,7 @@ class Received:
     @property
     def attempt(self) -> int | None:
         value = self.headers.get("scanhook-attempt", "")
-        return int(value) if value.isdigit() else None
+        return parse_whole_number(value, max_digits=9)
 
     def as_json(self) -> dict[str, Any]:
         """A JSON-ready record of the request (for ``scanhook listen --json``)."""

@@ -27,7 +27,7 @@ def decode_body(body: bytes) -> Any:
     """The body as JSON, or None when it is not JSON."""
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         return None
 
 

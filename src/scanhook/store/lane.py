@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import queue
 import sqlite3
 import threading
@@ -34,10 +35,10 @@ from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
-from scanhook.errors import DatabaseError, ScanhookError
+from scanhook.errors import DatabaseError, ScanhookError, StorageFull
 from scanhook.store.sqlite_engine import BUSY_TIMEOUT_MS
 
-__all__ = ["MAX_GROUP", "Lane", "describe_driver_error"]
+__all__ = ["MAX_GROUP", "Lane", "database_error", "describe_driver_error"]
 
 T = TypeVar("T")
 
@@ -50,6 +51,29 @@ def describe_driver_error(exc: BaseException) -> str:
     if isinstance(exc, DBAPIError) and exc.orig is not None:
         return str(exc.orig) or type(exc.orig).__name__
     return str(exc) or type(exc).__name__
+
+
+#: PostgreSQL's SQLSTATE for a full disk (class 53, insufficient resources: disk_full).
+_PG_DISK_FULL = "53100"
+
+
+def _storage_full(exc: BaseException) -> bool:
+    """Whether the driver failed because the disk under the database is full: SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full, or ENOSPC from the operating system."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    if isinstance(cause, OSError):
+        return cause.errno == errno.ENOSPC
+    if getattr(cause, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL:
+        return True
+    return getattr(cause, "sqlstate", None) == _PG_DISK_FULL
+
+
+def database_error(label: str, op: str, exc: BaseException) -> DatabaseError:
+    """The error to raise for the driver error ``exc`` of ``op`` on the database ``label``:
+    :class:`StorageFull` when the disk is full (an operator must free space; nothing is wrong
+    with the request or the database), else :class:`DatabaseError`."""
+    message = f"{label}: {op} failed: {describe_driver_error(exc).strip()}"
+    return StorageFull(message) if _storage_full(exc) else DatabaseError(message)
 
 
 @dataclass(slots=True)
@@ -202,9 +226,7 @@ class Lane:
         except (SQLAlchemyError, sqlite3.Error, OSError) as exc:
             # A fresh connection next time: cheap for SQLite, and never reuses a broken one.
             self._drop_connection()
-            raise DatabaseError(
-                f"{self._label}: {op} failed: {describe_driver_error(exc)}"
-            ) from exc
+            raise database_error(self._label, op, exc) from exc
 
     def _connect(self) -> Connection:
         if self._connection is None:

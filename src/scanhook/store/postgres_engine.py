@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from scanhook.errors import ConfigurationError, DatabaseError, ScanhookError
 from scanhook.redaction import mask_url
-from scanhook.store.lane import describe_driver_error
+from scanhook.store.lane import database_error
 
 __all__ = [
     "DEFAULT_POOL_SIZE",
@@ -126,9 +126,7 @@ class PgRunner:
         except ScanhookError:
             raise
         except (SQLAlchemyError, psycopg.Error, OSError) as exc:
-            raise DatabaseError(
-                f"{self._label}: {op} failed: {describe_driver_error(exc).strip()}"
-            ) from exc
+            raise database_error(self._label, op, exc) from exc
 
     async def close(self) -> None:
         if self._closed:

@@ -147,6 +147,9 @@ class AttemptOutcome:
     #: The worker whose lease the attempt was made under: the outcome moves the delivery only
     #: while that worker still holds it (None: whoever holds it).
     leased_by: str | None = None
+    #: Why the network policy refused the destination, for error_kind "policy" (not stored:
+    #: it labels the refusal counter of /metrics).
+    refusal: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

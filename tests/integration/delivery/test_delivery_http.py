@@ -184,7 +184,8 @@ async def test_503_with_retry_after_http_date(client: HttpClient) -> None:
 async def test_retry_after_is_ignored_on_other_statuses_and_when_garbage(
     client: HttpClient,
 ) -> None:
-    for status, value in ((500, "7"), (503, "whenever")):
+    # "²" passes str.isdigit() but not int(); 5,000 digits pass neither int() nor a bound.
+    for status, value in ((500, "7"), (503, "whenever"), (503, "²"), (429, "9" * 5000)):
         response = web.Response(status=status, headers={"Retry-After": value})
         async with serve(_recording_app(Received(), response)) as port:
             result = await client.send(

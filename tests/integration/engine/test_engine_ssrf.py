@@ -1,5 +1,10 @@
 """The SSRF guard through the engine: a refused destination becomes a recorded ``policy``
-failure with a clear reason, and nothing arrives; an allowed network gets its deliveries.
+failure with a clear reason, final at once (no retries on the schedule), logged and counted, and
+nothing arrives; an allowed network gets its deliveries.
+
+Address literals are refused when an endpoint is saved, so the endpoints that reach the engine
+with one here were saved before: written to the store directly, as by an older version or
+under an allowance since withdrawn.
 
 Only loopback receivers exist. Refused non-loopback destinations are IP literals (refused before
 any connection) or names answered by a table resolver (no DNS); the test safety net in
@@ -8,9 +13,11 @@ any connection) or names answered by a table resolver (no DNS); the test safety 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
+import structlog
 from engine_support import (
     Receiver,
     StaticResolver,
@@ -25,6 +32,9 @@ from engine_support import (
 )
 
 from scanhook.delivery import HttpClient
+from scanhook.hub import Hub
+from scanhook.metrics import Metrics
+from scanhook.store.records import Endpoint
 
 #: One URL per refused address class, with words its reason must contain.
 REFUSED = {
@@ -46,25 +56,40 @@ REFUSED = {
 }
 
 
-async def test_loopback_is_refused_when_private_networks_are_not_allowed(tmp_path: Path) -> None:
+async def saved_before(hub: Hub, url: str) -> Endpoint:
+    """An endpoint whose URL the save-time check would refuse now, stored as it was saved."""
+    endpoint = await hub.add_endpoint("https://hooks.example.com/placeholder")
+    return await hub.store.update_endpoint(dataclasses.replace(endpoint, url=url))
+
+
+async def test_a_refused_delivery_fails_at_once_logged_and_counted(tmp_path: Path) -> None:
     receiver = Receiver()
+    metrics = Metrics()
     async with (
         receiving(receiver),
-        hub_on(tmp_path, allow_private_networks=False, retry_schedule="0.1s") as hub,
+        hub_on(tmp_path, allow_private_networks=False, retry_schedule="0.1s,0.1s,0.1s") as hub,
     ):
-        endpoint = await hub.add_endpoint(receiver.url)
+        hub.add_attempt_listener(metrics.record_attempts)
+        endpoint = await saved_before(hub, receiver.url)
         await hub.publish(ticket(1))
-        async with hub.run_workers():
-            await wait_for(lambda: all_final(hub, endpoint.id, 1), what="the policy failure")
+        with structlog.testing.capture_logs() as logs:
+            async with hub.run_workers():
+                await wait_for(lambda: all_final(hub, endpoint.id, 1), what="the policy failure")
         (delivery,) = await deliveries(hub, endpoint.id)
 
     assert receiver.hits == []
     assert delivery.status == "failed"
-    assert len(delivery.attempt_log) == 2
-    for attempt in delivery.attempt_log:
-        assert attempt.error_kind == "policy"
-        assert attempt.status_code is None
-        assert attempt.error == "refused: 127.0.0.1 is a loopback address"
+    (attempt,) = delivery.attempt_log  # not retried on the schedule
+    assert attempt.error_kind == "policy"
+    assert attempt.status_code is None
+    assert attempt.error == "refused: 127.0.0.1 is a loopback address"
+    (warning,) = [e for e in logs if e["event"] == "delivery refused by the network policy"]
+    assert warning["log_level"] == "warning"
+    assert warning["reason"] == "loopback"
+    assert warning["delivery_id"] == delivery.id
+    assert warning["error"] == attempt.error
+    exposition = metrics.render().decode()
+    assert 'scanhook_destinations_refused_total{reason="loopback"} 1.0' in exposition
 
 
 async def test_every_refused_address_class_is_a_policy_failure(tmp_path: Path) -> None:
@@ -74,18 +99,19 @@ async def test_every_refused_address_class_is_a_policy_failure(tmp_path: Path) -
         hub_on(tmp_path, allow_private_networks=False, retry_schedule="1h") as hub,
     ):
         endpoints = {
-            (await hub.add_endpoint(url.format(port=receiver.port))).id: words
+            (await saved_before(hub, url.format(port=receiver.port))).id: words
             for url, words in REFUSED.items()
         }
         await hub.publish(ticket(2))
         async with hub.run_workers():
             for endpoint_id in endpoints:
                 await wait_for(lambda e=endpoint_id: attempted(hub, e), what=endpoint_id)
-        outcomes = {e: (await deliveries(hub, e))[0].attempt_log[0] for e in endpoints}
+        records = {e: (await deliveries(hub, e))[0] for e in endpoints}
 
     assert receiver.hits == []
     for endpoint_id, words in endpoints.items():
-        attempt = outcomes[endpoint_id]
+        assert records[endpoint_id].status == "failed"
+        (attempt,) = records[endpoint_id].attempt_log
         assert attempt.error_kind == "policy", attempt
         assert attempt.error is not None
         assert attempt.error.startswith("refused: ")
@@ -124,6 +150,7 @@ async def test_a_name_resolving_to_a_refused_address_is_a_policy_failure(
 
     assert resolver.calls  # the name went through the resolver layer
     assert receiver.hits == []
+    assert delivery.status == "failed"  # at once, whatever the schedule (1h) says
     (attempt,) = delivery.attempt_log
     assert attempt.error_kind == "policy"
     assert attempt.error is not None
@@ -149,7 +176,7 @@ async def test_an_allowed_network_gets_deliveries_while_other_loopback_stays_ref
     ):
         good = await hub.add_endpoint(allowed.url)
         named = await hub.add_endpoint(f"http://mixed.partner.example:{allowed.port}/hook")
-        refused = await hub.add_endpoint(other.url)
+        refused = await saved_before(hub, other.url)
         await hub.publish_batch([ticket(4), ticket(5)])
         policy = hub.network_policy()
         async with (
@@ -174,3 +201,36 @@ async def test_an_allowed_network_gets_deliveries_while_other_loopback_stays_ref
         for attempt in delivery.attempt_log:
             assert attempt.error_kind == "policy"
             assert attempt.error == "refused: 127.0.0.1 is a loopback address"
+
+
+async def test_a_refused_oauth2_token_url_fails_the_delivery_at_once(tmp_path: Path) -> None:
+    """The token request is refused before anything is sent to the endpoint's own URL."""
+    receiver = Receiver()
+    async with (
+        receiving(receiver),
+        hub_on(tmp_path, allow_private_networks=False, retry_schedule="1h") as hub,
+    ):
+        endpoint = await hub.add_endpoint(
+            "https://hooks.example.com/x",
+            auth={
+                "type": "oauth2",
+                "token_url": "https://auth.example.com/token",
+                "client_id": "scanhook",
+                "client_secret": "client-secret-value",
+            },
+        )
+        assert endpoint.auth is not None
+        stored_auth = {**endpoint.auth, "token_url": receiver.url}
+        await hub.store.update_endpoint(dataclasses.replace(endpoint, auth=stored_auth))
+        await hub.publish(ticket(6))
+        async with hub.run_workers():
+            await wait_for(lambda: attempted(hub, endpoint.id), what="the refused token request")
+        (delivery,) = await deliveries(hub, endpoint.id)
+
+    assert receiver.hits == []
+    assert delivery.status == "failed"
+    (attempt,) = delivery.attempt_log
+    assert attempt.error_kind == "policy"
+    assert attempt.error is not None
+    assert "127.0.0.1 is a loopback address" in attempt.error
+    assert "client-secret-value" not in attempt.error

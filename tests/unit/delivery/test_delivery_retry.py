@@ -115,3 +115,9 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(earlier, now) == 0
     for garbage in ("", "soon", "-5", "1.5.5", "Mon, 99 Foo 2020"):
         assert parse_retry_after(garbage, now) is None
+
+
+@pytest.mark.parametrize("hostile", ["²", "١٢٠", "9" * 5000, "1" * 19])
+def test_retry_after_that_is_not_a_bounded_ascii_number_is_ignored(hostile: str) -> None:
+    # "²".isdigit() is True but int("²") raises; 5,000 digits exceed int()'s digit limit.
+    assert parse_retry_after(hostile, 1_700_000_000.0) is None

@@ -143,3 +143,13 @@ def test_malformed_secret_is_refused_with_a_clear_message(value: str, problem: s
         validate_secret(value)
     with pytest.raises(ValueError, match="secret"):
         sign([value], MSG_ID, 1, BODY)
+
+
+@pytest.mark.parametrize("hostile", ["²", "١٧٠٠٠٠٠٠٠٠", "1" * 5000, "-1", "1e9"])
+def test_a_hostile_timestamp_is_a_signature_error_not_a_value_error(hostile: str) -> None:
+    secret = generate_secret()
+    headers = _headers(MSG_ID, int(time.time()), sign([secret], MSG_ID, int(time.time()), BODY))
+    headers["webhook-timestamp"] = hostile
+    with pytest.raises(SignatureError, match="not a whole number of Unix seconds") as caught:
+        verify([secret], headers, BODY)
+    assert len(caught.value.message) < 200  # a 5,000-digit value is not repeated whole

@@ -9,7 +9,12 @@ import ipaddress
 
 import pytest
 
-from scanhook.delivery.ssrf import DestinationBlocked, GuardedResolver, NetworkPolicy
+from scanhook.delivery.ssrf import (
+    REFUSAL_REASONS,
+    DestinationBlocked,
+    GuardedResolver,
+    NetworkPolicy,
+)
 from scanhook.errors import ScanhookError
 from table_resolver import StaticResolver
 
@@ -207,3 +212,63 @@ async def test_guarded_resolver_allows_with_the_policy() -> None:
     policy = NetworkPolicy(allowed_networks=[ipaddress.ip_network("127.0.0.2/32")])
     answers = await GuardedResolver(policy, inner).resolve("lo.test", 80)
     assert [a["host"] for a in answers] == ["127.0.0.2"]
+
+
+@pytest.mark.parametrize(
+    ("url", "spelled", "reason"),
+    [
+        ("http://2130706433/", "127.0.0.1", "loopback"),
+        ("http://0x7f000001/", "127.0.0.1", "loopback"),
+        ("http://0x7f.1/", "127.0.0.1", "loopback"),
+        ("http://0177.0.0.1/", "127.0.0.1", "loopback"),
+        ("http://127.1/", "127.0.0.1", "loopback"),
+        ("http://127.0.0.1./", "127.0.0.1", "loopback"),
+        ("http://10.1/", "10.0.0.1", "private"),
+        ("http://0xa9fea9fe/", "169.254.169.254", "metadata"),
+        ("http://0/", "0.0.0.0", "unspecified"),
+    ],
+)
+def test_an_ambiguous_spelling_names_the_address_and_its_class(
+    url: str, spelled: str, reason: str
+) -> None:
+    with pytest.raises(
+        DestinationBlocked, match=f"ambiguous IP address spelling of {spelled}"
+    ) as e:
+        DEFAULT.check_url(url)
+    assert e.value.reason == reason
+    with pytest.raises(DestinationBlocked, match="ambiguous IP address spelling"):
+        PRIVATE_OK.check_url(url)  # allowed or not, it is never connected to
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://localhost:9/",
+        "http://LOCALHOST./",
+        "http://api.localhost/",
+        "http://a.b.localhost./",
+    ],
+)
+def test_localhost_names_are_loopback(url: str) -> None:
+    with pytest.raises(DestinationBlocked, match="names a loopback address") as caught:
+        DEFAULT.check_url(url)
+    assert caught.value.allowable
+    assert caught.value.reason == "loopback"
+    PRIVATE_OK.check_url(url)
+    NetworkPolicy(allowed_networks=[ipaddress.ip_network("::1/128")]).check_url(url)
+    with pytest.raises(DestinationBlocked):
+        NetworkPolicy(allowed_networks=[ipaddress.ip_network("127.0.0.2/32")]).check_url(url)
+    DEFAULT.check_url("http://localhost.example.com/")  # a name like any other
+
+
+def test_a_percent_encoded_host_is_refused() -> None:
+    for policy in (DEFAULT, PRIVATE_OK):
+        with pytest.raises(DestinationBlocked, match="percent-encoded"):
+            policy.check_url("http://127.0.0.1%2e/")
+
+
+def test_every_refusal_has_a_known_reason() -> None:
+    for address, _ in ALLOWABLE + ALWAYS:
+        with pytest.raises(DestinationBlocked) as caught:
+            DEFAULT.check_ip(address)
+        assert caught.value.reason in REFUSAL_REASONS

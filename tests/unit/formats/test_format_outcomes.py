@@ -149,6 +149,13 @@ def test_remote_ids_from_create_responses() -> None:
     assert extract_remote_id("raw", jira) is None
 
 
+def test_a_response_nested_too_deep_to_parse_gives_no_reason() -> None:
+    # A hostile receiver's 4 KiB answer of brackets: deeper than the parser recurses.
+    deep = b"[" * 4096
+    assert describe_failure("pagerduty", 400, deep) is None
+    assert extract_remote_id("jira", deep) is None
+
+
 @pytest.mark.parametrize(
     ("format_name", "value"),
     [

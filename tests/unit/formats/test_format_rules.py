@@ -327,7 +327,7 @@ def test_servicenow_open_creates_close_resolves() -> None:
             "pagerduty",
             {**ROUTING, "routing_key": "has space"},
             "format_options.routing_key",
-            "has space",
+            "should match pattern",  # an integration key: its value is never repeated
         ),
         (
             "jira",
@@ -359,6 +359,12 @@ def test_invalid_options_are_refused_naming_the_option(
         validate_options(format_name, options)
     assert caught.value.field == field
     assert fragment in caught.value.message
+
+
+def test_a_refused_routing_key_is_not_repeated() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        validate_options("pagerduty", {**ROUTING, "routing_key": "R0UTING KEY 0123456789"})
+    assert "R0UTING" not in caught.value.message
 
 
 def test_valid_options_come_back_normalised_without_defaults() -> None:

@@ -398,3 +398,10 @@ def test_models_are_immutable() -> None:
     note = parse(ticket())
     with pytest.raises(ValueError, match="frozen"):
         note.status = "Closed (Fixed)"  # type: ignore[misc]
+
+
+def test_json_nested_too_deep_for_the_parser_is_an_invalid_notification() -> None:
+    deep = b"[" * 100_000 + b"]" * 100_000
+    for data in (deep, deep.decode()):
+        with pytest.raises(InvalidNotification, match="not valid JSON"):
+            parse(data)

@@ -1,0 +1,1 @@
+"""The fault suite: real scanhook processes and loopback receivers, broken on purpose."""
