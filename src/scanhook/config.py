@@ -45,6 +45,13 @@ class Settings(BaseSettings):
         "sqlite:///./scanhook.db", description="sqlite:///path (embedded) or postgresql://…"
     )
     api_token: SecretStr | None = Field(None, description="A fixed bearer token for the API.")
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, GET /metrics needs 'Authorization: Bearer <it>' (and no other).",
+    )
+    metrics_refresh: str = _duration_field(
+        "15s", "How often, at most, /metrics reads the queue's counts from the database again."
+    )
     secret_key: SecretStr | None = Field(
         None,
         description=(
@@ -110,6 +117,13 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _check_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("too short: use at least 16 characters (a random token)")
+        return value
+
     @field_validator("secret_key")
     @classmethod
     def _check_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -146,6 +160,7 @@ class Settings(BaseSettings):
         "shutdown_grace",
         "disable_after",
         "schedule_grace",
+        "metrics_refresh",
     )
     @classmethod
     def _check_duration(cls, value: str) -> str:

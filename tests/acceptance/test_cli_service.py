@@ -122,6 +122,33 @@ def test_listen_refuses_a_bad_secret() -> None:
     assert "Traceback" not in result.stderr
 
 
+#: ESC sequences (clear screen, retitle, write the clipboard), the one-byte CSI, a bidi override
+#: and a newline that would fake a line of its own.
+_HOSTILE_NAME = (
+    "Daily\x1b[2J\x1b]0;pwned\x07\x1b]52;c;ZXZpbA==\x07\x9b2J\u202eSELIF\n✓ signed → 200"
+)
+_TERMINAL_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["lines", "json"])
+def test_listen_prints_no_terminal_control_from_a_request(as_json: bool) -> None:
+    args = ["listen", "--port", "0", "--no-verify", *(["--json"] if as_json else [])]
+    with Proc(*args, env=clean_env()) as listener:
+        url = listener.expect(r"listening on " + URL).group(1)
+        body = json.dumps({"finished_scan": {"name": _HOSTILE_NAME}}, ensure_ascii=False)
+        answer = requests.post(url, data=body.encode(), headers={"webhook-id": "msg_x"}, timeout=10)
+        assert answer.status_code == 200
+        line = listener.expect(r"msg_x").string
+        assert listener.terminate() == 0
+        output = listener.output()
+    assert not _TERMINAL_CONTROL.search(output), repr(output)
+    if as_json:
+        assert json.loads(line)["payload"]["finished_scan"]["name"] == _HOSTILE_NAME
+    else:
+        assert "Daily\\x1b[2J\\x1b]0;pwned\\x07" in line
+        assert "\\u202eSELIF\\x0a✓ signed" in line
+
+
 def test_serve_end_to_end(tmp_path: Path) -> None:
     """serve: /healthz, the initial token printed once, an event accepted with it and delivered
     to a loopback receiver, --api-url management, and exit 0 on SIGTERM."""

@@ -41,6 +41,7 @@ def create_app(
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await hub.start()
         yield
+        await app.state.metrics.close()
 
     app = FastAPI(
         title="scanhook",
@@ -49,7 +50,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.hub = hub
-    app.state.metrics = metrics or Metrics()
+    app.state.metrics = metrics or Metrics(refresh_every=hub.settings.seconds("metrics_refresh"))
     hub.add_attempt_listener(app.state.metrics.record_attempts)
     install_error_handlers(app)
     app.include_router(health.router)

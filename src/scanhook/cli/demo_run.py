@@ -179,7 +179,7 @@ async def _run_demo(wait: float, seed: int | None, folder: Path) -> tuple[int, d
     finally:
         await receiver.stop()
     stats["verified"] = len(arrivals.verified)
-    stats["received"] = len(receiver.received)
+    stats["received"] = receiver.total
     return published, stats, api_url
 
 

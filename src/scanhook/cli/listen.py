@@ -4,7 +4,6 @@ notification readably and answers with a chosen status (or fails some) to rehear
 from __future__ import annotations
 
 import asyncio
-import json
 import signal
 import sys
 from datetime import datetime
@@ -15,6 +14,7 @@ from rich.text import Text
 
 from scanhook.cli.common import fail, run_async
 from scanhook.cli.output import err, out
+from scanhook.receiver.printable import json_line, printable
 from scanhook.receiver.summary import key_fields
 
 if TYPE_CHECKING:
@@ -49,8 +49,13 @@ def _summary(event_type: str | None, fields: dict[str, Any]) -> str:
     )
 
 
+#: The most characters of one value (a name, a header) a line shows.
+_FIELD_LIMIT = 200
+
+
 def describe(received: Received) -> Text:
-    """One readable line (two for a bad signature) about a request the receiver got."""
+    """One readable line (two for a bad signature) about a request the receiver got; whatever
+    came from the request is bounded and has its terminal controls escaped."""
     when = datetime.fromtimestamp(received.received_at).strftime("%H:%M:%S")
     if received.signature == "valid":
         mark = ("✓ signed", "green")
@@ -66,22 +71,21 @@ def describe(received: Received) -> Text:
         "  ",
         (f"→ {received.status}", status_style),
         "  ",
-        (received.event_type or "(no event type)", "bold cyan"),
+        (printable(received.event_type or "(no event type)", _FIELD_LIMIT), "bold cyan"),
         "  ",
     )
     summary = _summary(received.event_type, key_fields(received.payload))
     if summary:
-        line.append(summary)
+        line.append(printable(summary, 2 * _FIELD_LIMIT))
     elif received.body:
-        line.append(received.body[:160].decode("utf-8", "replace"), style="dim")
-    line.append(
-        f"  [{received.webhook_id or 'no webhook-id'} attempt {received.attempt or '?'}]",
-        style="dim",
-    )
+        line.append(printable(received.body[:160].decode("utf-8", "replace")), style="dim")
+    webhook_id = printable(received.webhook_id or "no webhook-id", _FIELD_LIMIT)
+    line.append(f"  [{webhook_id} attempt {received.attempt or '?'}]", style="dim")
     if received.rehearsed_failure:
         line.append("  (rehearsed failure)", style="yellow")
     if received.problem:
-        line.append(f"\n    signature check failed: {received.problem}", style="red")
+        problem = printable(received.problem, 2 * _FIELD_LIMIT)
+        line.append(f"\n    signature check failed: {problem}", style="red")
     return line
 
 
@@ -141,12 +145,15 @@ def listen(
             raise typer.BadParameter(str(exc), param_hint="--secret") from None
     from scanhook.receiver.app import Receiver, ReceiverOptions
 
-    options = ReceiverOptions(secrets=tuple(secrets or ()), status=status, fail_rate=fail_rate)
+    # Each request is printed and forgotten: only the counts are kept.
+    options = ReceiverOptions(
+        secrets=tuple(secrets or ()), status=status, fail_rate=fail_rate, keep=0, keep_bytes=0
+    )
     notes = err if as_json else out
 
     def on_request(received: Received) -> None:
         if as_json:
-            sys.stdout.write(json.dumps(received.as_json(), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(received.as_json()) + "\n")
             sys.stdout.flush()
         else:
             out.print(describe(received))
@@ -188,10 +195,10 @@ def listen(
         return receiver
 
     receiver = run_async(run())
-    got = receiver.received
-    valid = sum(r.signature == "valid" for r in got)
-    invalid = sum(r.signature == "invalid" for r in got)
-    notes.print(Text(f"\n{len(got)} received, {valid} verified, {invalid} with a bad signature"))
+    valid, invalid = receiver.counts["valid"], receiver.counts["invalid"]
+    notes.print(
+        Text(f"\n{receiver.total} received, {valid} verified, {invalid} with a bad signature")
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -16,7 +16,8 @@ attempt to :meth:`DestinationSender.attempt`, which returns what the worker reco
   within the same attempt.
 * a ``ticket.opened`` to Jira/ServiceNow that succeeds → its remote id is stored against the
   ticket's correlation key before the attempt is reported, so that the matching close (after it,
-  on an ``ordered`` endpoint) finds it.
+  on an ``ordered`` endpoint) finds it; an id not of the target's shape is refused (an attention
+  note), never stored.
 * a request the format flags with ``attention`` → sent, and the note stored for the attempt.
 
 Credentials are masked in every error and response body reported.
@@ -42,6 +43,7 @@ from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.request import delivery_headers
 from scanhook.errors import InvalidNotification, InvalidRequest, ScanhookError
 from scanhook.formats import RenderError, Skip, extract_remote_id
+from scanhook.formats.remote_ids import UnexpectedRemoteId
 from scanhook.store.base import Store
 from scanhook.store.records import ClaimedDelivery
 
@@ -197,7 +199,16 @@ class DestinationSender:
         if not self._keep_lifecycle:
             return
         endpoint = delivery.endpoint
-        remote_id = extract_remote_id(endpoint.format, body)
+        try:
+            remote_id = extract_remote_id(endpoint.format, body)
+        except UnexpectedRemoteId as exc:
+            await self._note(
+                delivery,
+                f"needs attention: the {endpoint.format} answer's id for {key} was refused: "
+                f"{exc}; it is not kept, so its close will create a new record instead of "
+                "closing this one",
+            )
+            return
         if remote_id is None:
             await self._note(
                 delivery,

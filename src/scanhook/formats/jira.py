@@ -6,6 +6,8 @@
   ``POST /rest/api/3/issue/{key}/transitions`` with ``close_transition_id`` and a comment; without a
   ``close_transition_id`` it only comments (``POST /rest/api/3/issue/{key}/comment``), flagged.
 - ``ticket.closed`` with no key known falls back to creating an issue, flagged for attention.
+- A key is put into a path only when it has an issue key's shape (``SEC-42``, see
+  :mod:`scanhook.formats.remote_ids`); any other stored key fails the close (a RenderError).
 
 The endpoint's URL is the site, e.g. ``https://example.atlassian.net``; authentication (an API
 token as basic auth, or OAuth2) is the endpoint's ``auth``.
@@ -23,11 +25,13 @@ from scanhook.formats.base import (
     FormatContext,
     FormattedRequest,
     Options,
+    RenderError,
     correlation_key,
     json_body,
     summary,
     truncate,
 )
+from scanhook.formats.remote_ids import UnexpectedRemoteId, check_remote_id
 from scanhook.notifications import Notification, Severity, Ticket
 
 __all__ = ["CREATE_PATH", "JiraOptions", "render"]
@@ -95,7 +99,12 @@ def render(
             context,
             f"no Jira issue is known for {key}: created a new issue instead of closing one",
         )
-    issue = quote(context.remote_id, safe="")
+    try:
+        issue = quote(check_remote_id("jira", context.remote_id), safe="")
+    except UnexpectedRemoteId as exc:
+        raise RenderError(
+            f"the Jira issue stored for {key} is not usable: {exc}; no request is built from it"
+        ) from None
     comment = document(
         notification,
         context.tz,

@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from scanhook.formats.remote_ids import check_remote_id
+
 __all__ = ["Failure", "classify_failure", "describe_failure", "extract_remote_id"]
 
 _MAX_REASON = 500
@@ -144,16 +146,21 @@ def describe_failure(format_name: str, status_code: int, body: bytes) -> str | N
 
 def extract_remote_id(format_name: str, body: bytes) -> str | None:
     """The remote id in a successful create response: a Jira issue key (``{"key": "SEC-42"}``)
-    or a ServiceNow ``result.sys_id``; None for other formats or an unexpected body."""
+    or a ServiceNow ``result.sys_id``; None for other formats or a body without one.
+
+    An id that is not of its target's shape (``"../x"``) raises
+    :class:`~scanhook.formats.remote_ids.UnexpectedRemoteId`: it must not be kept, since the
+    close would put it into its request's path."""
     data = _json(body)
     if not isinstance(data, dict):
         return None
+    found: object = None
     if format_name == "jira":
-        key = data.get("key")
-        return key if isinstance(key, str) and key else None
-    if format_name == "servicenow":
+        found = data.get("key")
+    elif format_name == "servicenow":
         result = data.get("result")
         if isinstance(result, dict):
-            sys_id = result.get("sys_id")
-            return sys_id if isinstance(sys_id, str) and sys_id else None
-    return None
+            found = result.get("sys_id")
+    if not isinstance(found, str) or not found:
+        return None
+    return check_remote_id(format_name, found)

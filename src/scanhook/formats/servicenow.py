@@ -5,6 +5,8 @@
 - ``ticket.closed`` with the incident's ``sys_id`` known (``context.remote_id``) resolves it:
   ``PATCH /api/now/table/incident/{sys_id}`` with ``state`` = ``resolved_state``, a close code and
   close notes. With no ``sys_id`` known it creates an incident instead, flagged for attention.
+  A ``sys_id`` goes into the path only when it has a sys_id's shape (32 lowercase hex digits,
+  see :mod:`scanhook.formats.remote_ids`); any other stored id fails the close (a RenderError).
 
 The endpoint's URL is the instance, e.g. ``https://example.service-now.com``.
 """
@@ -20,6 +22,7 @@ from scanhook.formats.base import (
     FormatContext,
     FormattedRequest,
     Options,
+    RenderError,
     correlation_key,
     facts,
     json_body,
@@ -28,6 +31,7 @@ from scanhook.formats.base import (
     summary,
     truncate,
 )
+from scanhook.formats.remote_ids import UnexpectedRemoteId, check_remote_id
 from scanhook.notifications import FinishedScan, Notification, Ticket
 
 __all__ = ["PRIORITY", "TABLE_PATH", "ServiceNowOptions", "render"]
@@ -86,13 +90,20 @@ def render(
     key = correlation_key(notification)
     closing = context.event_type == "ticket.closed"
     if closing and context.remote_id is not None:
+        try:
+            sys_id = quote(check_remote_id("servicenow", context.remote_id), safe="")
+        except UnexpectedRemoteId as exc:
+            raise RenderError(
+                f"the ServiceNow incident stored for {key} is not usable: {exc}; no request is "
+                "built from it"
+            ) from None
         resolve = {
             "state": options.resolved_state,
             "close_code": options.close_code,
             "close_notes": f"Closed in the Security Center: {summary(notification, context.tz)}",
         }
         return FormattedRequest(
-            path_suffix=f"{TABLE_PATH}/{quote(context.remote_id, safe='')}",
+            path_suffix=f"{TABLE_PATH}/{sys_id}",
             headers=dict(_HEADERS),
             body=json_body(resolve),
             content_type="application/json",

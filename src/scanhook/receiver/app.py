@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Self
@@ -15,7 +16,10 @@ from scanhook.delivery.signing import SignatureError, verify
 from scanhook.durations import parse_whole_number
 from scanhook.receiver.summary import decode_body
 
-__all__ = ["Received", "Receiver", "ReceiverOptions", "receiver_app"]
+__all__ = ["MAX_BODY_BYTES", "Received", "Receiver", "ReceiverOptions", "receiver_app"]
+
+#: The largest request body the receiver reads (a larger one is answered 413).
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 #: ``valid``: a signature matched; ``invalid``: none did (answered 401); ``unchecked``: no secret.
 SignatureState = Literal["valid", "invalid", "unchecked"]
@@ -34,6 +38,11 @@ class ReceiverOptions:
     fail_status: int = 503
     #: How far ``webhook-timestamp`` may be from now, in seconds.
     tolerance: float = 300.0
+    #: How many of the latest requests :attr:`Receiver.received` keeps (older ones are
+    #: forgotten; :attr:`Receiver.counts` still counts them) …
+    keep: int = 100
+    #: … and the most bytes of bodies the kept requests may hold together.
+    keep_bytes: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -134,14 +143,19 @@ def receiver_app(
     async def hello(request: web.Request) -> web.Response:
         return web.Response(text="scanhook listen: POST webhooks to any path of this server\n")
 
-    app = web.Application(client_max_size=16 * 1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app.router.add_route("POST", "/{tail:.*}", receive)
     app.router.add_route("GET", "/{tail:.*}", hello)
     return app
 
 
 class Receiver:
-    """The receiver on a host and port (0: any free port); ``url`` once started."""
+    """The receiver on a host and port (0: any free port); ``url`` once started.
+
+    ``received`` holds the latest requests only, within ``options.keep`` requests and
+    ``options.keep_bytes`` bytes of bodies, so that a receiver left running (or flooded) does
+    not grow without bound; ``counts`` counts every request by signature state.
+    """
 
     def __init__(
         self,
@@ -151,7 +165,9 @@ class Receiver:
         rng: random.Random | None = None,
     ) -> None:
         self.options = options
-        self.received: list[Received] = []
+        self.received: deque[Received] = deque()
+        self.counts: Counter[SignatureState] = Counter()
+        self._kept_bytes = 0
         self._on_request = on_request
         self._runner = web.AppRunner(
             receiver_app(options, self._record, rng), access_log=None, handle_signals=False
@@ -159,8 +175,19 @@ class Receiver:
         self.host = "127.0.0.1"
         self.port = 0
 
+    @property
+    def total(self) -> int:
+        """Every request received, kept or not."""
+        return sum(self.counts.values())
+
     def _record(self, received: Received) -> None:
+        self.counts[received.signature] += 1
         self.received.append(received)
+        self._kept_bytes += len(received.body)
+        while self.received and (
+            len(self.received) > self.options.keep or self._kept_bytes > self.options.keep_bytes
+        ):
+            self._kept_bytes -= len(self.received.popleft().body)
         if self._on_request is not None:
             self._on_request(received)
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from scanhook.schedules import ScheduleSpec
 from scanhook.store.records import (
+    DELIVERY_STATUSES,
     ApiToken,
     AttemptOutcome,
     ClaimedDelivery,
@@ -199,9 +200,13 @@ class Store(abc.ABC):
         """Requeue the endpoint's matching finished deliveries (due now); return how many."""
 
     @abc.abstractmethod
-    async def stats(self, now: float) -> dict[str, object]:
+    async def stats(
+        self, now: float, statuses: Sequence[DeliveryStatus] = DELIVERY_STATUSES
+    ) -> dict[str, object]:
         """``{"deliveries": {status: count}, "oldest_due_age": seconds|None, "endpoints":
-        {"total", "disabled", "open_circuits"}}``."""
+        {"total", "disabled", "open_circuits"}}``, counting the deliveries of ``statuses`` only
+        (every status reads the whole table; ``pending`` and ``sending`` read the queue's rows
+        only)."""
 
     @abc.abstractmethod
     async def prune(self, older_than: float, batch_size: int = 1000) -> int:

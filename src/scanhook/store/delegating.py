@@ -31,6 +31,7 @@ from scanhook.store import (
 )
 from scanhook.store.base import Store
 from scanhook.store.records import (
+    DELIVERY_STATUSES,
     ApiToken,
     AttemptOutcome,
     DeliveryRecord,
@@ -230,8 +231,10 @@ class TransactionalStore(Store):
             "replay", lambda c: operating.replay(c, endpoint_id, since, status, now), notify=True
         )
 
-    async def stats(self, now: float) -> dict[str, object]:
-        return await self._read("stats", lambda c: operating.stats(c, now))
+    async def stats(
+        self, now: float, statuses: Sequence[DeliveryStatus] = DELIVERY_STATUSES
+    ) -> dict[str, object]:
+        return await self._read("stats", lambda c: operating.stats(c, now, statuses))
 
     async def prune(self, older_than: float, batch_size: int = 1000) -> int:
         """Each batch is its own short write transaction, so claims and publishes go between."""

@@ -214,9 +214,14 @@ def replay(
     return connection.execute(q.replay(cond, now)).rowcount
 
 
-def stats(connection: Connection, now: float) -> dict[str, object]:
-    counts: dict[str, int] = dict.fromkeys(DELIVERY_STATUSES, 0)
-    for status, count in connection.execute(q.COUNT_BY_STATUS):
+def stats(
+    connection: Connection, now: float, statuses: Sequence[str] = DELIVERY_STATUSES
+) -> dict[str, object]:
+    counts: dict[str, int] = dict.fromkeys(statuses, 0)
+    every = set(statuses) >= set(DELIVERY_STATUSES)
+    for status, count in connection.execute(
+        q.COUNT_BY_STATUS if every else q.count_by_status(statuses)
+    ):
         counts[status] = count
     oldest = connection.execute(q.OLDEST_DUE, {"now": now}).scalar()
     total, disabled, open_circuits = connection.execute(q.ENDPOINT_COUNTS, {"now": now}).one()

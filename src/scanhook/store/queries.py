@@ -10,6 +10,7 @@ SQLite's compiler leaves them out (its one writer at a time needs none).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -113,6 +114,7 @@ __all__ = [
     "SET_SEALED_COLUMNS",
     "WORKERS",
     "claim_idempotency_keys",
+    "count_by_status",
     "first_seq_where",
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
@@ -601,12 +603,36 @@ REQUEUE_DELIVERY: Update = (
     )
 )
 COUNT_BY_STATUS = select(deliveries.c.status, func.count()).group_by(deliveries.c.status)
-#: The earliest next_attempt_at among due pending rows of enabled endpoints.
-OLDEST_DUE = select(func.min(deliveries.c.next_attempt_at)).where(
-    deliveries.c.status == "pending",
-    deliveries.c.next_attempt_at <= bindparam("now"),
-    deliveries.c.endpoint_id.in_(select(endpoints.c.id).where(endpoints.c.enabled == true())),
+
+
+def count_by_status(statuses: Sequence[str]) -> Select[Any]:
+    """Deliveries of these statuses, by status: through the ``(status, created_at)`` index, so
+    it reads only their rows (the queue's ``pending`` and ``sending`` stay few however much
+    history the table holds)."""
+    return (
+        select(deliveries.c.status, func.count())
+        .where(deliveries.c.status.in_(list(statuses)))
+        .group_by(deliveries.c.status)
+    )
+
+
+#: The earliest next_attempt_at among due pending rows of enabled endpoints: each endpoint's
+#: first due row through the ``(endpoint_id, status, next_attempt_at)`` index, then the least of
+#: those, so it reads one index entry per endpoint however many deliveries are due (a plain
+#: ``min`` over every due row took 1-3 s on PostgreSQL with 100,000 due among 10 M).
+_FIRST_DUE_OF_ENDPOINT = (
+    select(deliveries.c.next_attempt_at)
+    .where(
+        deliveries.c.endpoint_id == endpoints.c.id,
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+    )
+    .order_by(deliveries.c.next_attempt_at)
+    .limit(1)
+    .correlate(endpoints)
+    .scalar_subquery()
 )
+OLDEST_DUE = select(func.min(_FIRST_DUE_OF_ENDPOINT)).where(endpoints.c.enabled == true())
 
 
 def list_deliveries(

@@ -70,6 +70,9 @@ class Target:
     token_lifetime: int = 3600
     #: Echo the Authorization header in 500 answers (a careless target: must be scrubbed).
     echo_auth: bool = False
+    #: Ids to answer creates with (Jira ``key``, ServiceNow ``sys_id``), first one first, instead
+    #: of well-formed ones: a hostile or broken target.
+    hand_out: list[str] = field(default_factory=list)
     port: int = 0
     _runner: web.AppRunner | None = None
 
@@ -174,6 +177,8 @@ class Target:
                 )
             number = 10000 + len(self.records) + 1
             key = f"{fields['project']['key']}-{len(self.records) + 1}"
+            if self.hand_out:
+                key = self.hand_out.pop(0)
             self.records[key] = "To Do"
             return _json(
                 {"id": str(number), "key": key, "self": f"{self.url}/rest/api/3/issue/{number}"},
@@ -201,7 +206,7 @@ class Target:
     def _servicenow(self, seen: Seen) -> web.Response:
         base = "/api/now/table/incident"
         if seen.method == "POST" and seen.path == base:
-            sys_id = uuid.uuid4().hex
+            sys_id = self.hand_out.pop(0) if self.hand_out else uuid.uuid4().hex
             self.records[sys_id] = "1"
             record: dict[str, Any] = dict(seen.json())
             # Real records carry ~90 fields, references as {"link", "value"}: well over 4 KiB.

@@ -111,6 +111,25 @@ async def test_stats(store: Store, make_endpoint: MakeEndpoint) -> None:
         "endpoints": {"total": 2, "disabled": 1, "open_circuits": 0},
     }
     assert (await store.stats(T0 - 1))["oldest_due_age"] is None
+    # The queue's statuses only (what /metrics reads often): the same figures for those.
+    queue = await store.stats(T0 + 20, ("pending", "sending"))
+    assert queue["deliveries"] == {"pending": 2, "sending": 0}
+    assert queue["oldest_due_age"] == 15.0
+
+
+async def test_the_oldest_due_delivery_is_the_least_over_enabled_endpoints(
+    store: Store, make_endpoint: MakeEndpoint
+) -> None:
+    first, second = await make_endpoint(), await make_endpoint()
+    await store.publish([new_event(at=T0 + 30), new_event(at=T0 + 40)])  # both endpoints
+    # The first endpoint's earliest is sent: the oldest due is now the second endpoint's.
+    [c] = await store.claim("w", T0 + 100, LEASE, 1)
+    await store.record([outcome(c, True, at=T0 + 100)])
+    remaining = {d.endpoint_id: d for d in await store.list_deliveries(status="pending")}
+    assert len(remaining) == 2
+    assert (await store.stats(T0 + 100))["oldest_due_age"] == 70.0
+    assert (await store.stats(T0 + 35))["oldest_due_age"] == 5.0  # only T0 + 30 is due then
+    assert {first.id, second.id} >= set(remaining)
 
 
 async def test_prune_in_batches(store: Store, make_endpoint: MakeEndpoint) -> None:

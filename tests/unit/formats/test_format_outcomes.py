@@ -8,6 +8,7 @@ import pytest
 
 from scanhook.formats import classify_failure, describe_failure, extract_remote_id
 from scanhook.formats.outcomes import NEVER
+from scanhook.formats.remote_ids import UnexpectedRemoteId
 
 
 def j(value: object) -> bytes:
@@ -153,3 +154,24 @@ def test_a_response_nested_too_deep_to_parse_gives_no_reason() -> None:
     deep = b"[" * 4096
     assert describe_failure("pagerduty", 400, deep) is None
     assert extract_remote_id("jira", deep) is None
+
+
+@pytest.mark.parametrize(
+    ("format_name", "value"),
+    [
+        ("jira", ".."),
+        ("jira", "SEC-1/../../x"),
+        ("jira", "sec-1"),
+        ("jira", "SEC-1\n"),  # `$` would have let it through
+        ("jira", "SEC-\u0661"),  # an Arabic-Indic digit: `\d` would have let it through
+        ("jira", "S" * 300 + "-1"),
+        ("servicenow", ".."),
+        ("servicenow", "9D385017C611228701D22104CC95C371"),
+        ("servicenow", "9d385017c611228701d22104cc95c37"),
+        ("servicenow", "9d385017c611228701d22104cc95c371/.."),
+    ],
+)
+def test_remote_ids_of_the_wrong_shape_are_refused(format_name: str, value: str) -> None:
+    body = j({"key": value}) if format_name == "jira" else j({"result": {"sys_id": value}})
+    with pytest.raises(UnexpectedRemoteId, match="is not a"):
+        extract_remote_id(format_name, body)

@@ -17,6 +17,7 @@ from scanhook.formats import (
     FORMATS,
     FormatContext,
     FormattedRequest,
+    RenderError,
     Skip,
     render,
     validate_options,
@@ -286,8 +287,9 @@ def test_jira_close_transitions_a_known_issue_and_flags_an_unknown_one() -> None
     assert unknown.attention is not None
     assert "ticket/4711" in unknown.attention
     assert not unknown.expects_remote_id
-    odd = request("jira", "ticket.closed", options, remote_id="SEC-42/../../x")
-    assert odd.path_suffix == "/rest/api/3/issue/SEC-42%2F..%2F..%2Fx/transitions"
+    # A stored key of another shape never goes into a path.
+    with pytest.raises(RenderError, match=r"'SEC-42/\.\./\.\./x' is not a Jira issue key"):
+        request("jira", "ticket.closed", options, remote_id="SEC-42/../../x")
 
 
 def test_servicenow_open_creates_close_resolves() -> None:
@@ -298,13 +300,16 @@ def test_servicenow_open_creates_close_resolves() -> None:
     assert incident["correlation_id"] == "scanhook/ticket/4711"
     assert (incident["urgency"], incident["impact"]) == ("2", "1")
     assert opened.expects_remote_id
-    closed = request("servicenow", "ticket.closed", remote_id="abc123")
+    sys_id = "9d385017c611228701d22104cc95c371"
+    closed = request("servicenow", "ticket.closed", remote_id=sys_id)
     assert closed.method == "PATCH"
-    assert closed.path_suffix == "/api/now/table/incident/abc123"
+    assert closed.path_suffix == f"/api/now/table/incident/{sys_id}"
     assert body(closed)["state"] == "6"
     fallback = request("servicenow", "ticket.closed")
     assert fallback.method == "POST"
     assert fallback.attention is not None
+    with pytest.raises(RenderError, match=r"'abc123' is not a ServiceNow sys_id"):
+        request("servicenow", "ticket.closed", remote_id="abc123")
 
 
 # -- options --------------------------------------------------------------------------------------
