@@ -159,13 +159,16 @@ class SqliteStore(TransactionalStore):
         if not outcomes or limit <= 0:
             return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
         memory, policy = self._claim_memory, self.policy
+        changes: list[recording.HealthChange] = []
 
         def cycle(connection: Connection) -> list[ClaimedDelivery]:
-            recording.record(connection, outcomes, policy)
+            changes[:] = recording.record(connection, outcomes, policy)
             return claiming.claim(connection, worker_id, now, lease, limit, memory)
 
         inline = len(outcomes) >= INLINE_OUTCOMES
-        return await self._writer.transaction("record_and_claim", cycle, inline=inline)
+        claimed = await self._writer.transaction("record_and_claim", cycle, inline=inline)
+        recording.report(outcomes, changes)
+        return claimed
 
     # -- who is alive ---------------------------------------------------------------------------
     async def register_worker(self, worker_id: str, now: float) -> int:
