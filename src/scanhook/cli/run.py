@@ -34,6 +34,7 @@ async def _run_worker(settings: Settings) -> None:
     from scanhook.hub import Hub
 
     async with Hub(settings) as hub:
+        await hub.store.reserve_workers()
         log.info("worker started", database=mask_url(settings.database_url), pid=os.getpid())
         await hub.run(stop)
         log.info("worker stopped")
