@@ -25,7 +25,7 @@ say "[2/3] installing $total pinned packages"
 # pip's own lines, one per package as it is fetched, then one while it installs them all; its
 # whole output goes to .venv/pip-install.log, and is shown if it fails.
 progress() {
-  local n=0 line name
+  local n=0 line name file
   while IFS= read -r line; do
     case "$line" in
       Collecting\ *|Requirement\ already\ satisfied:\ *)
@@ -33,6 +33,15 @@ progress() {
         name=${line#Collecting }
         name=${name#Requirement already satisfied: }
         printf '  (%d/%d) %s\n' "$n" "$total" "${name%% *}" >&2
+        ;;
+      Processing\ *)  # a local wheel: /…/name-version-….whl
+        n=$((n + 1))
+        file=${line#Processing }
+        file=${file%% *}
+        file=${file##*/}
+        name=${file%%-*}
+        file=${file#*-}
+        printf '  (%d/%d) %s==%s\n' "$n" "$total" "$name" "${file%%-*}" >&2
         ;;
       Installing\ collected\ packages:*)
         printf '  installing them (the longest step)…\n' >&2

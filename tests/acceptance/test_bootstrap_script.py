@@ -17,7 +17,9 @@ FAKE_PIP = """#!/usr/bin/env bash
 case "$*" in
   *"-r requirements.lock"*)
     [ -n "${FAIL_PIP:-}" ] && { echo "ERROR: No matching distribution found for beta==2"; exit 1; }
-    for p in alpha==1 beta==2 gamma==3; do echo "Collecting $p"; sleep 0.4; done
+    for p in alpha==1 beta==2; do echo "Collecting $p (from -r requirements.lock)"; sleep 0.4; done
+    echo "Processing /opt/wheels/gamma-3-py3-none-any.whl (from -r requirements.lock)"
+    sleep 0.4
     echo "Installing collected packages: alpha, beta, gamma"; sleep 0.4
     echo "Successfully installed alpha-1 beta-2 gamma-3";;
   *) exit 0;;
