@@ -20,10 +20,12 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from yarl import URL
+from typing import TYPE_CHECKING
 
 from scanhook.errors import ScanhookError
+
+if TYPE_CHECKING:
+    from yarl import URL
 
 __all__ = [
     "REFUSAL_REASONS",
@@ -242,6 +244,8 @@ class NetworkPolicy:
         Refuses schemes other than http/https, a missing host, ambiguous numeric host spellings,
         and IP-literal hosts that :meth:`check_ip` refuses.
         """
+        from yarl import URL
+
         try:
             parsed = url if isinstance(url, URL) else URL(url)
         except (ValueError, TypeError) as exc:

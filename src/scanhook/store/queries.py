@@ -122,6 +122,7 @@ __all__ = [
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
     "list_endpoints",
+    "postgresql_insert",
     "replay",
     "replayable",
     "update_endpoint",
@@ -457,7 +458,7 @@ def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Ins
     publishes with one key never both create an event. ``rows`` should be in key order (rows are
     locked in that order, so concurrent publishes cannot deadlock on each other's keys).
     """
-    insert_ = _postgresql_insert if dialect_name == "postgresql" else sqlite.insert
+    insert_ = postgresql_insert if dialect_name == "postgresql" else sqlite.insert
     stmt = insert_(idempotency_keys).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=[idempotency_keys.c.key],
@@ -466,7 +467,7 @@ def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Ins
     ).returning(idempotency_keys.c.key)
 
 
-def _postgresql_insert(table: Table) -> postgresql.Insert:
+def postgresql_insert(table: Table) -> postgresql.Insert:
     """An INSERT in SQLAlchemy's PostgreSQL dialect, loaded on first use (a SQLite process
     never needs it)."""
     from sqlalchemy.dialects.postgresql import insert
@@ -480,7 +481,7 @@ def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     lease can make two workers report the same attempt). Built once per dialect (the recorder
     runs it through the driver, compiled once: :mod:`scanhook.store.driver_sql`)."""
     if dialect_name == "postgresql":
-        return _postgresql_insert(attempts).on_conflict_do_nothing()
+        return postgresql_insert(attempts).on_conflict_do_nothing()
     return sqlite.insert(attempts).on_conflict_do_nothing()
 
 
