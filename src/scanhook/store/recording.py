@@ -136,9 +136,10 @@ def record(
 
 def _changes(endpoint_id: str, old: Health, new: Health) -> list[HealthChange]:
     found = []
-    # Disabled in the same record: that is the news (an open circuit changes nothing more).
+    # A disabled endpoint's circuit is moot: disabling is the news.
     disabled = old.enabled and not new.enabled
-    if old.circuit_open_until is None and new.circuit_open_until is not None and not disabled:
+    opened = old.circuit_open_until is None and new.circuit_open_until is not None
+    if opened and new.enabled:
         found.append(
             HealthChange(endpoint_id, "circuit_opened", new.circuit_reason, new.circuit_open_until)
         )
