@@ -52,3 +52,18 @@ def test_a_management_command_on_sqlite_loads_no_web_http_or_template_library(
     assert not loaded & {"fastapi", "starlette", "uvicorn", "aiohttp", "alembic", "jinja2"}
     # Nor what only PostgreSQL, e-mail fields or cron schedules need.
     assert not loaded & {"sqlalchemy.dialects.postgresql", "email_validator", "croniter"}
+
+
+def test_the_collector_pauses_at_start_and_comes_back() -> None:
+    code = (
+        "import gc, time\n"
+        "from scanhook.cli import pause_collector\n"
+        "pause_collector(0.2)\n"
+        "off = not gc.isenabled()\n"
+        "time.sleep(0.6)\n"
+        "print(off, gc.isenabled())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert done.stdout.split() == ["True", "True"]
