@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scanhook._version import __version__
-
 if TYPE_CHECKING:
+    from scanhook._version import __version__
     from scanhook.hub import Hub
 
 __all__ = ["Hub", "__version__"]
@@ -21,4 +20,9 @@ def __getattr__(name: str) -> Any:
         from scanhook.hub import Hub
 
         return Hub
+    if name == "__version__":
+        # Reading the distribution's metadata costs tens of milliseconds: only when asked.
+        from scanhook._version import __version__
+
+        return __version__
     raise AttributeError(f"module 'scanhook' has no attribute {name!r}")

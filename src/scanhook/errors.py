@@ -59,3 +59,7 @@ class DatabaseError(ScanhookError):
 
 class StorageFull(DatabaseError):
     """The database's storage is full; the operation was not carried out."""
+
+
+class WorkersRunElsewhere(ScanhookError):
+    """Another process runs delivery workers on this database, which allows only one."""

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from pydantic import ValidationError
@@ -31,17 +31,11 @@ from pydantic import ValidationError
 from scanhook._version import __version__
 from scanhook.config import Settings, load_settings
 from scanhook.delivery.auth import keep_masked_credentials, keep_masked_headers, validate_auth
-from scanhook.delivery.destinations import DestinationSender
-from scanhook.delivery.http import HttpClient, HttpResult
 from scanhook.delivery.retry import RetryPolicy
 from scanhook.delivery.signing import generate_secret
 from scanhook.delivery.ssrf import DestinationBlocked, NetworkPolicy
-from scanhook.delivery.worker import Worker
 from scanhook.endpoints import EndpointOptions, EndpointPatch, check_secret_headers
 from scanhook.errors import InvalidRequest, NotFound, ScanhookError
-from scanhook.filters import FilterError, compile_filter
-from scanhook.formats import validate_options
-from scanhook.formats.render_pool import off_loop
 from scanhook.notifications import Notification, encode, parse, sample
 from scanhook.scheduler import Clock, PassResult, Scheduler
 from scanhook.schedules import Notice, parse_patch, parse_schedule, upcoming_notices
@@ -62,6 +56,12 @@ from scanhook.store.records import (
 )
 from scanhook.store.resealing import Resealed
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
+
+if TYPE_CHECKING:
+    # The HTTP client, the formats and the filters load where they are used: a command that
+    # only reads the database starts without them.
+    from scanhook.delivery.http import HttpClient, HttpResult
+    from scanhook.delivery.worker import Worker
 
 __all__ = ["AttemptListener", "Hub", "NotificationInput", "hash_token"]
 
@@ -136,6 +136,8 @@ def _destination_error(field: str, exc: DestinationBlocked) -> InvalidRequest:
 def _check_filter(text: str | None) -> None:
     if text is None:
         return
+    from scanhook.filters import FilterError, compile_filter
+
     try:
         compile_filter(text)
     except FilterError as exc:
@@ -272,6 +274,9 @@ class Hub:
         self._check_destination(spec.url, "url")
         _check_filter(spec.filter)
         _check_secret_headers(spec.secret_headers, spec.headers)
+        from scanhook.formats import validate_options
+        from scanhook.formats.render_pool import off_loop
+
         # A template is rendered (in a render process) to check it: off the event loop.
         format_options = await off_loop(validate_options, spec.format, spec.format_options)
         auth = validate_auth(spec.auth)
@@ -348,6 +353,9 @@ class Hub:
         if "filter" in fields:
             _check_filter(fields["filter"])
         if "format" in fields or "format_options" in fields:
+            from scanhook.formats import validate_options
+            from scanhook.formats.render_pool import off_loop
+
             fields["format_options"] = await off_loop(
                 validate_options,
                 fields.get("format", current.format),
@@ -482,6 +490,9 @@ class Hub:
             lease_until=now + timeout,
             event_created_at=now,
         )
+        from scanhook.delivery.destinations import DestinationSender
+        from scanhook.delivery.http import HttpClient
+
         async with HttpClient(self.network_policy(), user_agent=self.user_agent) as client:
             sender = DestinationSender(
                 self.store, client, user_agent=self.user_agent, tz=self.tz, keep_lifecycle=False
@@ -647,10 +658,14 @@ class Hub:
             "tz": self.tz,
         }
         options.update(overrides)
+        from scanhook.delivery.worker import Worker
+
         return Worker(self.store, client, RetryPolicy(s.retry_delays), **options)
 
     async def run(self, stop: asyncio.Event, **worker_options: Any) -> None:
         """Run a worker and the background jobs until ``stop`` is set, then drain gracefully."""
+        from scanhook.delivery.http import HttpClient
+
         await self.start()
         async with HttpClient(self.network_policy(), user_agent=self.user_agent) as client:
             worker = self.new_worker(client, **worker_options)

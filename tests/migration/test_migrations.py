@@ -21,6 +21,7 @@ from scanhook.store.migrate import (
     alembic_config,
     current_revision,
     head_revision,
+    newest_script_revision,
     postgres_engine,
     upgrade_postgresql,
     upgrade_sqlite,
@@ -212,3 +213,8 @@ def test_concurrent_postgres_upgrades_both_succeed(postgres_db: str) -> None:
         assert schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def test_the_newest_revision_by_script_names_is_alembics_head() -> None:
+    # A current SQLite file is left alone without loading Alembic, by the scripts' names.
+    assert newest_script_revision() == head_revision()

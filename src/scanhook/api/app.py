@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from scanhook._version import __version__
 from scanhook.api.auth import require_token
@@ -43,11 +44,15 @@ def create_app(
         yield
         await app.state.metrics.close()
 
-    app = FastAPI(
+    # /docs (Swagger UI) and /redoc load their scripts and styles from this application
+    # (/static-offline-docs), not from a CDN: they work offline and pull no remote code.
+    app = FastAPIOffline(
         title="scanhook",
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Swagger UI would otherwise send the document to validator.swagger.io.
+        swagger_ui_parameters={"validatorUrl": None},
     )
     app.state.hub = hub
     app.state.metrics = metrics or Metrics(refresh_every=hub.settings.seconds("metrics_refresh"))

@@ -9,8 +9,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
-from rich.table import Table
 from rich.text import Text
 
 from scanhook.cli.common import DatabaseOption, JsonOption, print_json, run_async, settings_or_exit
@@ -44,6 +42,8 @@ def _file_settings() -> tuple[str | None, dict[str, Any]]:
 
 
 def _shown(name: str, value: Any) -> Any:
+    from pydantic import SecretStr
+
     if isinstance(value, SecretStr) or name in _SECRET_FIELDS:
         return None if value is None else MASK
     if name in ("database_url", "api_url") and isinstance(value, str):
@@ -87,6 +87,8 @@ def config_show(database_url: DatabaseOption = None, as_json: JsonOption = False
     if as_json:
         print_json(rows)
         return
+    from rich.table import Table
+
     table = Table(title="scanhook configuration", title_justify="left")
     table.add_column("VARIABLE", no_wrap=True, style="bold")
     table.add_column("VALUE", overflow="fold")
@@ -151,6 +153,8 @@ def token_list(database_url: DatabaseOption = None, as_json: JsonOption = False)
     if as_json:
         print_json(tokens)
         return
+    from rich.table import Table
+
     table = Table(title=f"{len(tokens)} token(s)", title_justify="left")
     table.add_column("ID", no_wrap=True)
     for column in ("NAME", "STATE", "CREATED", "LAST USED"):

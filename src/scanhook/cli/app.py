@@ -6,8 +6,6 @@ from typing import Annotated
 
 import typer
 
-from scanhook._version import __version__
-
 __all__ = ["app"]
 
 app = typer.Typer(
@@ -26,6 +24,8 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
+        from scanhook._version import __version__
+
         typer.echo(f"scanhook {__version__}")
         raise typer.Exit
 

@@ -96,6 +96,8 @@ def run_async(coro: Coroutine[Any, Any, T], event_loop: str | None = None) -> T:
     except KeyboardInterrupt:
         err.print("interrupted")
         raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise  # the coroutine has already said what went wrong (fail())
     except Exception as exc:
         if os.environ.get("SCANHOOK_LOG_LEVEL", "").lower() == "debug":
             raise

@@ -33,7 +33,6 @@ from scanhook.cli.output import err, out, write_bytes
 if TYPE_CHECKING:
     from scanhook.config import Settings
 from scanhook.errors import InvalidNotification
-from scanhook.notifications import encode, parse, to_wire
 
 __all__ = ["emit_app", "register"]
 
@@ -83,6 +82,8 @@ def _now() -> str:
 
 def _validate(items: list[tuple[str | None, Any]], settings: Settings) -> None:
     """Exit 1 naming every bad field of every bad notification; nothing is published then."""
+    from scanhook.notifications.encoding import parse
+
     bad = 0
     for where, data in items:
         try:
@@ -108,6 +109,8 @@ def _publish(
     dry_run: bool,
     as_json: bool,
 ) -> None:
+    from scanhook.notifications.encoding import encode, parse
+
     _validate(items, settings)
     if dry_run:
         for _, data in items:
@@ -148,6 +151,8 @@ def _publish(
 async def _send(
     backend: Backend, data: Any, settings: Settings, idempotency_key: str | None
 ) -> dict[str, Any]:
+    from scanhook.notifications.encoding import parse, to_wire
+
     # Send the wire form: what the receivers will get, whatever the input's spelling.
     wire = to_wire(parse(data, settings.display_tz), settings.display_tz)
     return await backend.publish(wire, idempotency_key)

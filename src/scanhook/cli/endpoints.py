@@ -20,7 +20,7 @@ from scanhook.cli.common import (
 )
 from scanhook.cli.output import out
 from scanhook.cli.render import endpoint_detail, endpoints_table
-from scanhook.notifications import EVENT_TYPES
+from scanhook.notifications.event_types import EVENT_TYPES
 
 __all__ = ["endpoint_app", "register"]
 

@@ -14,18 +14,6 @@ from rich.text import Text
 
 from scanhook.cli.output import err, out, write_bytes
 from scanhook.errors import InvalidNotification
-from scanhook.notifications import encode, parse
-from scanhook.notifications.samples import samples
-from scanhook.notifications.schema import (
-    ANY_NOTIFICATION,
-    all_schemas,
-    file_name,
-    json_schema,
-    notification_schema,
-    render,
-    schema_key,
-)
-from scanhook.notifications.timefmt import load_zone
 
 __all__ = ["register"]
 
@@ -44,6 +32,8 @@ _SAMPLE_CHUNK = 1000
 
 
 def _zone(name: str) -> tzinfo:
+    from scanhook.notifications.timefmt import load_zone
+
     try:
         return load_zone(name)
     except ValueError as exc:
@@ -74,6 +64,16 @@ def schema(
 
     Use it to validate what your receiver gets, or to generate types for it.
     """
+    from scanhook.notifications.schema import (
+        ANY_NOTIFICATION,
+        all_schemas,
+        file_name,
+        json_schema,
+        notification_schema,
+        render,
+        schema_key,
+    )
+
     name = ANY_NOTIFICATION if type_ is None or type_ == ANY_NOTIFICATION else schema_key(type_)
     if write is None:
         document = notification_schema() if name == ANY_NOTIFICATION else json_schema(name)
@@ -158,6 +158,8 @@ def validate(
     invalid one, every problem with the field it is in. Exit status: 0 all valid, 1 any
     invalid, 2 unreadable input.
     """
+    from scanhook.notifications.encoding import parse
+
     zone = _zone(tz)
     items = _items(_read(file))
     invalid = 0
@@ -218,6 +220,9 @@ def sample(
     Scan names, assets, vulnerability names, severities, owners and links look like a real
     Security Center's. Try: `scanhook sample finished_scan | scanhook validate -`
     """
+    from scanhook.notifications.encoding import encode
+    from scanhook.notifications.samples import samples
+
     zone = _zone(tz)
     notifications = samples(type_, count, seed)
     for start in range(0, len(notifications), _SAMPLE_CHUNK):

@@ -7,7 +7,6 @@ import os
 import signal
 from typing import TYPE_CHECKING
 
-import structlog
 import typer
 
 from scanhook.cli.common import DatabaseOption, settings_or_exit
@@ -19,15 +18,15 @@ if TYPE_CHECKING:
 from scanhook.errors import ScanhookError
 from scanhook.eventloop import run
 from scanhook.gc_tuning import tune_gc
-from scanhook.logs import configure_logging
 from scanhook.redaction import mask_url
 
 __all__ = ["register"]
 
-log = structlog.get_logger("scanhook.cli")
-
 
 async def _run_worker(settings: Settings) -> None:
+    import structlog
+
+    log = structlog.get_logger("scanhook.cli")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -35,6 +34,7 @@ async def _run_worker(settings: Settings) -> None:
     from scanhook.hub import Hub
 
     async with Hub(settings) as hub:
+        await hub.store.reserve_workers()
         log.info("worker started", database=mask_url(settings.database_url), pid=os.getpid())
         await hub.run(stop)
         log.info("worker stopped")
@@ -46,9 +46,13 @@ def worker(database_url: DatabaseOption = None) -> None:
     On SIGTERM the worker stops claiming, lets attempts in flight finish within
     SCANHOOK_SHUTDOWN_GRACE, gives the rest back to the database and exits 0.
     """
+    from scanhook.logs import configure_logging
+
     settings = settings_or_exit(database_url=database_url)
     configure_logging(settings.log_level, settings.log_format)
-    from scanhook.hub import Hub  # noqa: F401 - imported before tune_gc freezes start-up
+    # Imported before tune_gc freezes start-up (the Hub loads the worker's parts on first use).
+    from scanhook.delivery.worker import Worker  # noqa: F401
+    from scanhook.hub import Hub  # noqa: F401
 
     tune_gc()
     try:

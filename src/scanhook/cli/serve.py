@@ -10,8 +10,6 @@ from rich.text import Text
 
 from scanhook.cli.common import DatabaseOption, run_async, settings_or_exit
 from scanhook.cli.output import err
-from scanhook.gc_tuning import tune_gc
-from scanhook.logs import configure_logging
 
 __all__ = ["register"]
 
@@ -24,12 +22,16 @@ PortOption = Annotated[
 
 
 def _start(host: str, port: int, database_url: str | None, workers: bool) -> None:
+    from scanhook.gc_tuning import tune_gc
+    from scanhook.logs import configure_logging
+
     settings = settings_or_exit(database_url=database_url)
     configure_logging(settings.log_level, settings.log_format)
     # uvicorn announces every start step at INFO; our own log line says where we serve.
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).setLevel(logging.WARNING)
     from scanhook.cli.serving import run_service
+    from scanhook.delivery.worker import Worker  # noqa: F401 - loaded before the freeze too
 
     tune_gc()  # after the imports: they are frozen with the rest of start-up
     run_async(run_service(settings, host, port, workers), settings.event_loop)

@@ -109,6 +109,8 @@ async def run_service(settings: Settings, host: str, port: int, workers: bool) -
         loop.add_signal_handler(signum, stop.set)
     try:
         async with Hub(settings) as hub:
+            if workers:
+                await hub.store.reserve_workers()
             token = await hub.ensure_initial_token()
             if token is not None:
                 _announce_token(token)

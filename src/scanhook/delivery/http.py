@@ -15,8 +15,9 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
+from scanhook.delivery.resolver import GuardedResolver
 from scanhook.delivery.retry import parse_retry_after
-from scanhook.delivery.ssrf import DestinationBlocked, GuardedResolver, NetworkPolicy
+from scanhook.delivery.ssrf import DestinationBlocked, NetworkPolicy
 
 __all__ = ["ERROR_KINDS", "HttpClient", "HttpResult"]
 

@@ -27,8 +27,6 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from croniter import croniter
-from croniter.croniter import CroniterBadDateError, CroniterError
 from dateutil.rrule import rrule, rruleset, rrulestr
 
 from scanhook.notifications.timefmt import load_zone
@@ -153,6 +151,9 @@ class CronRecurrence(Recurrence):
         self.expression = expression
 
     def _walls(self, start: datetime) -> Iterator[datetime]:
+        from croniter import croniter
+        from croniter.croniter import CroniterBadDateError
+
         itr = croniter(self.expression, start, ret_type=datetime, day_or=True)
         while True:
             try:
@@ -232,6 +233,10 @@ def _parse_cron(text: str, zone: tzinfo) -> CronRecurrence:
                 f"{text!r}: hashed/random cron fields ({field!r} in {name}) are not supported"
             )
     normalized = " ".join(fields)
+    # croniter loads on first use: a command that reads no schedule starts without it.
+    from croniter import croniter
+    from croniter.croniter import CroniterBadDateError, CroniterError
+
     try:
         itr = croniter(normalized, datetime(2000, 1, 1), ret_type=datetime, day_or=True)
         itr.get_next(datetime)

@@ -143,6 +143,14 @@ class Store(abc.ABC):
         """The earliest time at which claim() could return something, or None."""
 
     # -- who is alive ---------------------------------------------------------------------------
+    async def reserve_workers(self) -> None:
+        """Make this process the one that runs delivery workers on the database, where the
+        backend allows only one (SQLite): :class:`~scanhook.errors.WorkersRunElsewhere` when
+        another live process runs them. The service's commands call it before they start; an
+        embedding program that does not is only warned. The default (PostgreSQL: any number
+        of worker processes) does nothing."""
+        return None
+
     async def register_worker(self, worker_id: str, now: float) -> int:
         """Announce the worker ``worker_id`` (which ``claim`` writes into ``leased_by``), and take
         back at once what workers that are gone left ``sending``: their leases expire now, so

@@ -174,7 +174,8 @@ class TransactionalStore(Store):
 
     # -- the engine -----------------------------------------------------------------------------
     async def record(self, outcomes: Sequence[AttemptOutcome]) -> None:
-        await self._write("record", lambda c: recording.record(c, outcomes, self.policy))
+        changes = await self._write("record", lambda c: recording.record(c, outcomes, self.policy))
+        recording.report(outcomes, changes)
 
     async def release(self, delivery_ids: Sequence[str], worker_id: str | None = None) -> None:
         await self._write(

@@ -10,8 +10,9 @@ SQLite's compiler leaves them out (its one writer at a time needs none).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     BigInteger,
@@ -37,7 +38,11 @@ from sqlalchemy import (
     true,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
+
+if TYPE_CHECKING:
+    from sqlalchemy import Table
+    from sqlalchemy.dialects import postgresql
 
 from scanhook.store.tables import (
     PUBLISH_SEQUENCE,
@@ -119,6 +124,7 @@ __all__ = [
     "insert_attempt_ignoring_duplicates",
     "list_deliveries",
     "list_endpoints",
+    "postgresql_insert",
     "replay",
     "replayable",
     "update_endpoint",
@@ -454,7 +460,7 @@ def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Ins
     publishes with one key never both create an event. ``rows`` should be in key order (rows are
     locked in that order, so concurrent publishes cannot deadlock on each other's keys).
     """
-    insert_ = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    insert_ = postgresql_insert if dialect_name == "postgresql" else sqlite.insert
     stmt = insert_(idempotency_keys).values(rows)
     return stmt.on_conflict_do_update(
         index_elements=[idempotency_keys.c.key],
@@ -463,19 +469,22 @@ def claim_idempotency_keys(dialect_name: str, rows: list[dict[str, Any]]) -> Ins
     ).returning(idempotency_keys.c.key)
 
 
-_INSERT_ATTEMPT_IGNORING_DUPLICATES: dict[str, Insert] = {
-    "postgresql": postgresql.insert(attempts).on_conflict_do_nothing(),
-    "sqlite": sqlite.insert(attempts).on_conflict_do_nothing(),
-}
+def postgresql_insert(table: Table) -> postgresql.Insert:
+    """An INSERT in SQLAlchemy's PostgreSQL dialect, loaded on first use (a SQLite process
+    never needs it)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    return insert(table)
 
 
+@functools.cache
 def insert_attempt_ignoring_duplicates(dialect_name: str) -> Insert:
     """Insert attempts; one already recorded under its (delivery, number) is kept (an expired
     lease can make two workers report the same attempt). Built once per dialect (the recorder
     runs it through the driver, compiled once: :mod:`scanhook.store.driver_sql`)."""
-    return _INSERT_ATTEMPT_IGNORING_DUPLICATES[
-        "postgresql" if dialect_name == "postgresql" else "sqlite"
-    ]
+    if dialect_name == "postgresql":
+        return postgresql_insert(attempts).on_conflict_do_nothing()
+    return sqlite.insert(attempts).on_conflict_do_nothing()
 
 
 #: :ids back to pending, those still leased by :b_leased_by (NULL: by anyone).

@@ -1,29 +1,56 @@
-"""Recording attempts and giving leases back, in the caller's transaction, with bulk statements."""
+"""Recording attempts and giving leases back, in the caller's transaction, with bulk statements;
+and telling operators, once the record has committed, what changed: a circuit opened, an
+endpoint disabled or recovered, a delivery that failed for good.
+
+Each change is found by comparing an endpoint's health before and after the transaction that
+made it, so it is logged once, by the process whose record made it, however many attempts and
+workers there are.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Literal
 
+import structlog
 from sqlalchemy.engine import Connection
 
 from scanhook.store import queries as q
 from scanhook.store.driver_sql import executemany
 from scanhook.store.records import AttemptOutcome, StorePolicy
-from scanhook.store.rules import Health, apply_outcome, delivery_status_after
+from scanhook.store.rules import Health, apply_outcome, delivery_status_after, failure_summary
 
-__all__ = ["record", "release"]
+__all__ = ["HealthChange", "record", "release", "report"]
+
+log = structlog.get_logger("scanhook.delivery")
 
 
-def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: StorePolicy) -> None:
-    """Insert the attempts, move the deliveries on, update the endpoints' health.
+@dataclasses.dataclass(frozen=True, slots=True)
+class HealthChange:
+    """An endpoint's change of state made by one record: its circuit opened, it was disabled,
+    or its open circuit closed on a success (it recovered)."""
+
+    endpoint_id: str
+    change: Literal["circuit_opened", "disabled", "recovered"]
+    reason: str | None = None
+    until: float | None = None
+
+
+def record(
+    connection: Connection, outcomes: Sequence[AttemptOutcome], policy: StorePolicy
+) -> list[HealthChange]:
+    """Insert the attempts, move the deliveries on, update the endpoints' health; return how
+    the endpoints' states changed (for :func:`report`, once committed).
 
     The endpoint rows are locked first, in id order, and deliveries are updated in id order: on
     PostgreSQL concurrent records then never deadlock, and never lose each other's health
     updates (a claim skips a locked endpoint rather than waiting, so it is never in the cycle).
     """
     if not outcomes:
-        return
+        return []
     endpoint_ids = sorted({o.endpoint_id for o in outcomes})
     health = {
         row.id: Health(
@@ -75,6 +102,7 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
             for o in ordered
         ],
     )
+    before = {endpoint_id: dataclasses.replace(h) for endpoint_id, h in health.items()}
     for outcome in sorted(outcomes, key=lambda o: o.started_at + o.duration_ms / 1000.0):
         state = health.get(outcome.endpoint_id)
         if state is not None:  # None: the endpoint was deleted meanwhile
@@ -99,6 +127,55 @@ def record(connection: Connection, outcomes: Sequence[AttemptOutcome], policy: S
                 for endpoint_id, h in health.items()
             ],
         )
+    return [
+        change
+        for endpoint_id, h in health.items()
+        for change in _changes(endpoint_id, before[endpoint_id], h)
+    ]
+
+
+def _changes(endpoint_id: str, old: Health, new: Health) -> list[HealthChange]:
+    found = []
+    # A disabled endpoint's circuit is moot: disabling is the news.
+    disabled = old.enabled and not new.enabled
+    opened = old.circuit_open_until is None and new.circuit_open_until is not None
+    if opened and new.enabled:
+        found.append(
+            HealthChange(endpoint_id, "circuit_opened", new.circuit_reason, new.circuit_open_until)
+        )
+    if disabled:
+        found.append(HealthChange(endpoint_id, "disabled", new.disabled_reason))
+    if old.circuit_open_until is not None and new.circuit_open_until is None and new.enabled:
+        found.append(HealthChange(endpoint_id, "recovered"))
+    return found
+
+
+def report(outcomes: Sequence[AttemptOutcome], changes: Sequence[HealthChange]) -> None:
+    """Log, after the record committed, each change of an endpoint's state and each delivery
+    that failed for good (no attempt left, or its endpoint disabled): a warning each, and an
+    info line for a recovery. Endpoints are named by id (a URL may hold credentials)."""
+    for outcome in outcomes:
+        if delivery_status_after(outcome) == "failed":
+            log.warning(
+                "delivery failed for good",
+                delivery=outcome.delivery_id,
+                endpoint=outcome.endpoint_id,
+                attempts=outcome.number,
+                last=failure_summary(outcome),
+            )
+    for change in changes:
+        if change.change == "circuit_opened":
+            until = datetime.fromtimestamp(change.until or 0.0, UTC)
+            log.warning(
+                "circuit opened: deliveries to the endpoint pause",
+                endpoint=change.endpoint_id,
+                until=until.isoformat(timespec="seconds"),
+                reason=change.reason,
+            )
+        elif change.change == "disabled":
+            log.warning("endpoint disabled", endpoint=change.endpoint_id, reason=change.reason)
+        else:
+            log.info("endpoint recovered: circuit closed", endpoint=change.endpoint_id)
 
 
 def release(

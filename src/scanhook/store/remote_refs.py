@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.dml import Insert
 
+from scanhook.store import queries as q
 from scanhook.store.tables import delivery_notes, remote_refs
 
 __all__ = ["attention_notes", "get_remote_ref", "note_attention", "put_remote_ref"]
@@ -35,7 +36,7 @@ NOTES_OF = (
 
 def _insert(connection: Connection, table: Any) -> Any:
     if connection.dialect.name == "postgresql":
-        return postgresql.insert(table)
+        return q.postgresql_insert(table)
     return sqlite.insert(table)
 
 

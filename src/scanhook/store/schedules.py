@@ -14,13 +14,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, bindparam, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from scanhook.errors import ConflictError, DatabaseError, InvalidRequest, NotFound
 from scanhook.schedules import ScheduleSpec
 from scanhook.store import publishing
+from scanhook.store import queries as q
 from scanhook.store.records import NewEvent, StorePolicy
 from scanhook.store.schedule_records import NoticeRecord, ScheduleRecord
 from scanhook.store.tables import schedule_notices, schedules
@@ -221,7 +222,7 @@ def list_notices(
 
 def _insert_notices(connection: Connection, rows: list[dict[str, Any]]) -> set[str]:
     """Insert the rows whose key is new; the keys inserted."""
-    insert_ = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    insert_ = q.postgresql_insert if connection.dialect.name == "postgresql" else sqlite.insert
     won: set[str] = set()
     for start in range(0, len(rows), _CHUNK):
         chunk = rows[start : start + _CHUNK]

@@ -28,6 +28,7 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from scanhook.errors import WorkersRunElsewhere
 from scanhook.store import claiming, liveness, operating, recording, secretbox
 from scanhook.store import queries as q
 from scanhook.store.delegating import Body, TransactionalStore
@@ -159,13 +160,16 @@ class SqliteStore(TransactionalStore):
         if not outcomes or limit <= 0:
             return await super().record_and_claim(outcomes, worker_id, now, lease, limit)
         memory, policy = self._claim_memory, self.policy
+        changes: list[recording.HealthChange] = []
 
         def cycle(connection: Connection) -> list[ClaimedDelivery]:
-            recording.record(connection, outcomes, policy)
+            changes[:] = recording.record(connection, outcomes, policy)
             return claiming.claim(connection, worker_id, now, lease, limit, memory)
 
         inline = len(outcomes) >= INLINE_OUTCOMES
-        return await self._writer.transaction("record_and_claim", cycle, inline=inline)
+        claimed = await self._writer.transaction("record_and_claim", cycle, inline=inline)
+        recording.report(outcomes, changes)
+        return claimed
 
     # -- who is alive ---------------------------------------------------------------------------
     async def register_worker(self, worker_id: str, now: float) -> int:
@@ -222,6 +226,23 @@ class SqliteStore(TransactionalStore):
             if not self._own:
                 self._workers_lock.release()
                 self._swept_all = False
+
+    async def reserve_workers(self) -> None:
+        lock = self._workers_lock
+        try:
+            if lock.try_acquire():
+                return
+            holder = lock.holder()
+            who = f"process {holder}" if holder else "process (pid unknown)"
+            problem = f"is held by another scanhook {who}"
+        except OSError as exc:
+            problem = f"cannot be opened: {exc.strerror or exc}"
+        raise WorkersRunElsewhere(
+            f"another scanhook process runs delivery workers on the SQLite database {self.path}:"
+            f" its workers' lock {lock.path} {problem}. Stop it first (one serve or worker per"
+            " SQLite file), run `scanhook api` for a second API without workers, or use"
+            " PostgreSQL to run several worker processes."
+        )
 
     def _hold_file_lock(self) -> bool:
         """Whether this store holds the workers' file lock (taking it if it is free)."""

@@ -9,10 +9,10 @@ import ipaddress
 
 import pytest
 
+from scanhook.delivery.resolver import GuardedResolver
 from scanhook.delivery.ssrf import (
     REFUSAL_REASONS,
     DestinationBlocked,
-    GuardedResolver,
     NetworkPolicy,
 )
 from scanhook.errors import ScanhookError
