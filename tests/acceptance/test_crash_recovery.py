@@ -29,6 +29,8 @@ EVENTS = 5000
 SLOTS = 10
 #: Contract: a restarted ``serve`` resumes every endpoint's deliveries within 5 s of starting.
 RESUME_WITHIN = 5.0
+#: From the restart's spawn: the start itself plus RESUME_WITHIN, with room for a loaded machine.
+STARTED_WITHIN = 15.0
 
 
 def _serve(database: str) -> Proc:
@@ -44,7 +46,7 @@ def _serve(database: str) -> Proc:
 
 def _serving_at(proc: Proc) -> float:
     """When ``proc`` said it serves (it has started: the API, workers and jobs follow)."""
-    proc.expect("scanhook is serving", timeout=RESUME_WITHIN)
+    proc.expect("scanhook is serving", timeout=STARTED_WITHIN)
     return time.time()
 
 
@@ -98,11 +100,17 @@ async def test_serve_killed_under_load_resumes_within_5_s_of_restart_and_loses_n
             # More arrivals than the killed process could have had in flight: new attempts.
             resumed_after = await _wait(
                 lambda: len(recorder.arrivals) >= before_restart + 2 * SLOTS,
-                RESUME_WITHIN,
-                f"delivery to resume within {RESUME_WITHIN} s of the restart",
+                STARTED_WITHIN,
+                f"delivery to resume within {STARTED_WITHIN} s of the restart's spawn",
                 second,
             )
             serving_after = await serving - restarted_at
+            # Within 5 s of starting, counted from the moment the restarted serve is up: a
+            # loaded machine has taken 5 s to import and start alone.
+            assert resumed_after - serving_after <= RESUME_WITHIN, (
+                f"resumed {resumed_after:.2f} s after the restart, {serving_after:.2f} s after"
+                " it was serving"
+            )
             await _wait(lambda: _final(hub, EVENTS), 90, "every delivery to succeed", second)
             stats = await hub.store.stats(time.time())
             retaken = [await hub.store.get_delivery(d.id) for d in held]
