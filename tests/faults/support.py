@@ -124,6 +124,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def serve_on(
+    directory: Path,
+    database_url: str,
+    services: list[Service],
+    session: aiohttp.ClientSession,
+    **settings: str,
+) -> tuple[Service, Api]:
+    """A ``scanhook serve`` on a free loopback port (not started; stopped with ``services``) and
+    the API client that talks to it; ``settings`` as for :func:`service_env`."""
+    port = free_port()
+    serve = Service(
+        directory, "serve", ["serve", "--port", str(port)], service_env(database_url, **settings)
+    )
+    services.append(serve)
+    return serve, Api.on_port(session, port)
+
+
 def service_env(database_url: str, **settings: str) -> dict[str, str]:
     """The environment of a scanhook process: only this case's SCANHOOK_* settings, loopback
     receivers allowed, the fixed token, the tests' secret key, JSON logs, unbuffered output;

@@ -24,6 +24,7 @@ from faults.support import (
     Service,
     free_port,
     record,
+    serve_on,
     service_env,
     until,
 )
@@ -46,15 +47,7 @@ async def test_kill_9_of_serve_under_load_resumes_within_5_s_of_the_restart(
     tmp_path: Path, database: Database, session: aiohttp.ClientSession, services: list[Service]
 ) -> None:
     receiver = await Receiver(delay=0.02).start()
-    port = free_port()
-    serve = Service(
-        tmp_path,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(database.url, retry_schedule="1s,2s,5s"),
-    )
-    services.append(serve)
-    api = Api.on_port(session, port)
+    serve, api = serve_on(tmp_path, database.url, services, session, retry_schedule="1s,2s,5s")
     try:
         await serve.start().ready()
         await api.add_endpoint(receiver.url)

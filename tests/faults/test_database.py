@@ -25,10 +25,9 @@ from faults.support import (
     Database,
     Receiver,
     Service,
-    free_port,
     postgres_sql,
     record,
-    service_env,
+    serve_on,
     until,
 )
 
@@ -68,15 +67,7 @@ async def test_postgres_connections_terminated_api_503_workers_resume_nothing_lo
     tmp_path: Path, postgres: Database, session: aiohttp.ClientSession, services: list[Service]
 ) -> None:
     receiver = await Receiver(delay=0.02).start()
-    port = free_port()
-    serve = Service(
-        tmp_path,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(postgres.url, retry_schedule="1s,2s,5s"),
-    )
-    services.append(serve)
-    api = Api.on_port(session, port)
+    serve, api = serve_on(tmp_path, postgres.url, services, session, retry_schedule="1s,2s,5s")
     name = postgres.name
 
     async def allow_connections(allow: bool) -> None:
@@ -208,15 +199,13 @@ async def test_sqlite_disk_full_publish_503_nothing_lost_delivery_resumes_when_s
     tmp_path: Path, small_disk: Path, session: aiohttp.ClientSession, services: list[Service]
 ) -> None:
     receiver = await Receiver(delay=0.02).start()
-    port = free_port()
-    serve = Service(
+    serve, api = serve_on(
         tmp_path,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(f"sqlite:///{small_disk / 'scanhook.db'}", retry_schedule="1s,2s,5s"),
+        f"sqlite:///{small_disk / 'scanhook.db'}",
+        services,
+        session,
+        retry_schedule="1s,2s,5s",
     )
-    services.append(serve)
-    api = Api.on_port(session, port)
     filler = small_disk / "filler"
     numbers = _Numbers(EVENTS)
     try:

@@ -20,15 +20,13 @@ import aiohttp
 import pytest
 
 from faults.support import (
-    Api,
     Database,
     Figures,
     Receiver,
     Service,
-    free_port,
     postgres_database,
     record,
-    service_env,
+    serve_on,
     until,
 )
 from integration.store.pgkit import ENV as POSTGRES_ENV
@@ -54,15 +52,9 @@ async def test_a_receiver_failing_two_attempts_of_every_event_gets_every_event_o
     tmp_path: Path, database: Database, session: aiohttp.ClientSession, services: list[Service]
 ) -> None:
     receiver = await Receiver(fail_first=2).start()
-    port = free_port()
-    serve = Service(
-        tmp_path,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(database.url, retry_schedule=_schedule(FLAKY_SCHEDULE)),
+    serve, api = serve_on(
+        tmp_path, database.url, services, session, retry_schedule=_schedule(FLAKY_SCHEDULE)
     )
-    services.append(serve)
-    api = Api.on_port(session, port)
     try:
         await serve.start().ready()
         await api.add_endpoint(receiver.url)
@@ -117,15 +109,9 @@ async def _down_for_a_minute(
     directory = tmp_path / database.backend
     directory.mkdir()
     receiver = await Receiver(delay=0.01).start()
-    port = free_port()
-    serve = Service(
-        directory,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(database.url, retry_schedule=_schedule(DOWN_SCHEDULE)),
+    serve, api = serve_on(
+        directory, database.url, services, session, retry_schedule=_schedule(DOWN_SCHEDULE)
     )
-    services.append(serve)
-    api = Api.on_port(session, port)
     try:
         await serve.start().ready()
         await api.add_endpoint(receiver.url)

@@ -13,13 +13,11 @@ import aiohttp
 import pytest
 
 from faults.support import (
-    Api,
     Database,
     Receiver,
     Service,
-    free_port,
     record,
-    service_env,
+    serve_on,
     until,
 )
 
@@ -36,15 +34,14 @@ async def test_sigterm_during_a_flood_of_publishes_delivers_every_202_after_the_
     tmp_path: Path, database: Database, session: aiohttp.ClientSession, services: list[Service]
 ) -> None:
     receiver = await Receiver(delay=0.05).start()
-    port = free_port()
-    serve = Service(
+    serve, api = serve_on(
         tmp_path,
-        "serve",
-        ["serve", "--port", str(port)],
-        service_env(database.url, retry_schedule="1s,2s,5s", shutdown_grace=f"{GRACE:g}s"),
+        database.url,
+        services,
+        session,
+        retry_schedule="1s,2s,5s",
+        shutdown_grace=f"{GRACE:g}s",
     )
-    services.append(serve)
-    api = Api.on_port(session, port)
     accepted: list[int] = []
     #: Publishes whose answer never came (the connection closed): they may or may not be stored.
     unanswered: set[int] = set()
