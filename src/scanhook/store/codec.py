@@ -26,7 +26,6 @@ from scanhook.store.records import (
 from scanhook.store.secretbox import KeyRing
 
 __all__ = [
-    "CONFIG_FIELDS",
     "attempt_from_row",
     "delivery_from_row",
     "endpoint_config_values",
@@ -40,25 +39,6 @@ __all__ = [
     "seal_secrets",
     "sealed_where",
 ]
-
-#: The endpoint fields users set (update_endpoint writes these, never the health fields).
-CONFIG_FIELDS = (
-    "url",
-    "description",
-    "event_types",
-    "secrets",
-    "headers",
-    "legacy_headers",
-    "timeout",
-    "max_in_flight",
-    "rate_limit",
-    "ordered",
-    "format",
-    "format_options",
-    "filter",
-    "auth",
-    "secret_headers",
-)
 
 
 def sealed_where(endpoint_id: str, field: str) -> str:

@@ -76,17 +76,6 @@ class Leadership:
                 await self._drop()
                 return False
 
-    async def resign(self, name: str) -> None:
-        """Stop leading ``name`` (another process may take it at once)."""
-        async with self._lock:
-            if name not in self._held or self._connection is None:
-                return
-            self._held.discard(name)
-            try:
-                await self._connection.execute("SELECT pg_advisory_unlock(%s)", (lock_key(name),))
-            except (psycopg.Error, OSError):
-                await self._drop()
-
     async def _connect(self) -> psycopg.AsyncConnection[TupleRow]:
         if self._connection is not None and not self._connection.closed:
             return self._connection

@@ -68,11 +68,9 @@ __all__ = [
     "DELETE_ENDPOINT",
     "DELETE_EVENTS",
     "DELETE_EXPIRED_IDEMPOTENCY_KEYS",
-    "DELETE_IDEMPOTENCY_KEY",
     "DELETE_NOTES_OF",
     "DELETE_WORKERS",
     "DELIVERY_BY_ID",
-    "DELIVERY_STATES",
     "DUE_PENDING",
     "DUE_PROBE",
     "EARLIEST_PENDING",
@@ -96,7 +94,6 @@ __all__ = [
     "INSERT_DELIVERY",
     "INSERT_ENDPOINT",
     "INSERT_EVENT",
-    "INSERT_IDEMPOTENCY_KEY",
     "INSERT_WORKER",
     "LAST_SEQ_OF_ENDPOINT",
     "LOWER_FINISHED_BEFORE",
@@ -241,10 +238,6 @@ def update_endpoint(endpoint_id: str, values: dict[str, object]) -> Update:
 # -- events and publishing ---------------------------------------------------------------------
 INSERT_EVENT: Insert = insert(events)
 INSERT_DELIVERY: Insert = insert(deliveries)
-INSERT_IDEMPOTENCY_KEY: Insert = insert(idempotency_keys)
-DELETE_IDEMPOTENCY_KEY: Delete = delete(idempotency_keys).where(
-    idempotency_keys.c.key == bindparam("key")
-)
 IDEMPOTENCY_KEYS = select(
     idempotency_keys.c.key, idempotency_keys.c.event_id, idempotency_keys.c.created_at
 ).where(idempotency_keys.c.key.in_(bindparam("keys", expanding=True)))
@@ -418,9 +411,6 @@ CLAIMED_ROWS = (
 )
 
 # -- recording ---------------------------------------------------------------------------------
-DELIVERY_STATES = select(deliveries.c.id, deliveries.c.status).where(
-    deliveries.c.id.in_(bindparam("ids", expanding=True))
-)
 #: A ``sending`` row still leased by :b_leased_by (NULL: by whoever leases it). A worker taken
 #: for dead loses its rows to another worker's claim, which writes its own id in ``leased_by``:
 #: what the first one reports late then moves nothing.

@@ -10,10 +10,9 @@ from typing import Literal
 
 from scanhook.schedules import ScheduleSpec
 
-__all__ = ["NOTICE_STATUSES", "NoticeRecord", "NoticeStatus", "ScheduleRecord"]
+__all__ = ["NoticeRecord", "NoticeStatus", "ScheduleRecord"]
 
 NoticeStatus = Literal["sent", "skipped"]
-NOTICE_STATUSES: tuple[NoticeStatus, ...] = ("sent", "skipped")
 
 
 @dataclass(frozen=True, slots=True)
