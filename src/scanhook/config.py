@@ -1,6 +1,6 @@
 """scanhook's settings: environment variables ``SCANHOOK_*`` over an optional TOML file named by
-``SCANHOOK_CONFIG`` over the defaults (contract §4). Validated once, at start, with errors that
-name the variable."""
+``SCANHOOK_CONFIG`` over the defaults (docs/operators.md). Validated once, at start, with errors
+that name the variable."""
 
 from __future__ import annotations
 

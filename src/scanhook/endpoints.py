@@ -118,7 +118,9 @@ class EndpointOptions(BaseModel):
     max_in_flight: int = Field(10, ge=1, le=1000, description="Attempts in flight at once.")
     rate_limit: float | None = Field(None, gt=0, le=10000, description="Requests per second.")
     ordered: bool = Field(False, description="Deliver one at a time, in event order.")
-    format: str = Field("raw", description="Destination format; 'raw' is contract §2.")
+    format: str = Field(
+        "raw", description="Destination format; 'raw' is the wire format of docs/notifications.md."
+    )
     format_options: dict[str, Any] = Field(default_factory=dict)
     filter: str | None = Field(None, max_length=2000, description="Filter expression.")
     auth: dict[str, Any] | None = Field(None, description="Endpoint authentication.")

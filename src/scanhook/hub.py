@@ -500,7 +500,7 @@ class Hub:
             return (await sender.attempt(delivery, now, timeout)).result
 
     async def attention_notes(self, delivery_ids: Sequence[str]) -> dict[str, dict[int, str]]:
-        """Attention notes of deliveries (issue 7): delivery id -> attempt number -> note."""
+        """Attention notes of deliveries: delivery id -> attempt number -> note."""
         await self.start()
         return await self.store.attention_notes(delivery_ids)
 
@@ -510,7 +510,7 @@ class Hub:
 
     # -- schedules ------------------------------------------------------------------------------
     async def add_schedule(self, data: Mapping[str, Any]) -> ScheduleRecord:
-        """Create a schedule from decoded JSON (contract §7); InvalidSchedule names each bad
+        """Create a schedule from decoded JSON (docs/schedules.md); InvalidSchedule names each bad
         field. It announces runs whose notice time is after now."""
         spec = parse_schedule(data)
         now = self.clock()

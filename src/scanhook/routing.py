@@ -31,7 +31,7 @@ def _compiled(text: str) -> Filter | None:
 
 
 def _filter_accepts(endpoint: Endpoint, notification: Notification) -> bool:
-    """Whether the endpoint's filter expression (contract §8, e.g. ``ticket.severity in
+    """Whether the endpoint's filter expression (docs/destinations.md, e.g. ``ticket.severity in
     ["High"]``, see :mod:`scanhook.filters`) accepts the notification; no filter accepts all.
 
     The API refuses an invalid expression when the endpoint is saved; one that is invalid all the

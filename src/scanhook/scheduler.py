@@ -1,4 +1,4 @@
-"""The scheduler: turns stored schedules into published ``scheduled_scan`` notices (issue 6).
+"""The scheduler: turns stored schedules into published ``scheduled_scan`` notices.
 
 It works in passes (see docs/schedules.md). On each pass, for every enabled schedule, it asks
 :func:`scanhook.schedules.due_notices` what became due since the schedule's watermark, and hands

@@ -276,7 +276,7 @@ class StatsOut(BaseModel):
 
 # -- schedules ---------------------------------------------------------------------------------
 class ScheduleOut(BaseModel):
-    """A schedule (contract §7)."""
+    """A schedule (docs/schedules.md)."""
 
     id: str
     name: str

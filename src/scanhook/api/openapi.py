@@ -36,7 +36,7 @@ def notification_components() -> dict[str, Any]:
         variants.append({"$ref": REF.format(model=name)})
     components["Notification"] = {
         "title": "Notification",
-        "description": "A notification as on the wire (contract §2): one top-level key.",
+        "description": "A notification as on the wire (docs/notifications.md): one top-level key.",
         "oneOf": variants,
     }
     return components

@@ -72,7 +72,7 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     async def stats(self) -> JSON: ...
 
-    # -- schedules (contract §7), as GET/POST/PATCH/DELETE /v1/schedules… answer ---------------
+    # -- schedules, as GET/POST/PATCH/DELETE /v1/schedules… answer -------------------------------
     @abc.abstractmethod
     async def add_schedule(self, fields: JSON) -> JSON: ...
     @abc.abstractmethod

@@ -1,5 +1,5 @@
 """``scanhook schedule …``: scan schedules whose runs are announced by ``scheduled_scan``
-notifications (contract §7), on the database or through ``--api-url``."""
+notifications (docs/schedules.md), on the database or through ``--api-url``."""
 
 from __future__ import annotations
 

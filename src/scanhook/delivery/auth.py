@@ -1,4 +1,4 @@
-"""Endpoint authentication (contract §8, issue 7): checking an endpoint's ``auth`` when it is
+"""Endpoint authentication (docs/destinations.md): checking an endpoint's ``auth`` when it is
 saved, and applying it to each attempt.
 
 ``auth`` is one of::

@@ -1,5 +1,5 @@
 """One attempt of a delivery to an endpoint with a ``format`` other than ``raw`` or with
-``auth`` (issue 7): render, authenticate, send, read the answer in the format's terms, and keep
+``auth``: render, authenticate, send, read the answer in the format's terms, and keep
 the ticket lifecycle (remote ids, attention notes) in the store.
 
 The worker sends ``raw`` endpoints without ``auth`` itself (its hot path) and hands every other

@@ -1,9 +1,9 @@
 """Turning a claimed delivery into the request to send, for endpoints with a ``format`` other
-than ``raw`` (issue 7), and reading the target's answer in that format's terms.
+than ``raw``, and reading the target's answer in that format's terms.
 
-The stored body is the contract §2 wire object, written in the display time zone; it is parsed
-back in that zone and rendered with :func:`scanhook.formats.render`. Everything here is pure;
-:mod:`scanhook.delivery.destinations` does the I/O.
+The stored body is the wire object (docs/notifications.md), written in the display time zone; it
+is parsed back in that zone and rendered with :func:`scanhook.formats.render`. Everything here is
+pure; :mod:`scanhook.delivery.destinations` does the I/O.
 """
 
 from __future__ import annotations

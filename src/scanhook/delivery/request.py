@@ -1,4 +1,4 @@
-"""The headers of one delivery attempt (contract §2) and the secrets that sign it."""
+"""The headers of one delivery attempt (docs/notifications.md) and the secrets that sign it."""
 
 from __future__ import annotations
 
@@ -58,8 +58,8 @@ def build_headers(
     user_agent: str,
     content_type: str = "application/json",
 ) -> dict[str, str]:
-    """Every header of one attempt: contract §2's, then the endpoint's ``extra`` ones, which
-    cannot override any of them (compared case-insensitively)."""
+    """Every header of one attempt: the wire format's (docs/notifications.md), then the
+    endpoint's ``extra`` ones, which cannot override any of them (compared case-insensitively)."""
     length = str(len(body))
     headers = {
         "Content-Type": content_type,

@@ -18,7 +18,7 @@ __all__ = [
     "parse_schedule",
 ]
 
-#: Delays after the first, second, … failed attempt (contract §3).
+#: Delays after the first, second, … failed attempt (docs/operators.md).
 DEFAULT_SCHEDULE = "5s,5m,30m,2h,5h,10h,10h"
 
 

@@ -78,7 +78,7 @@ class Worker:
         self._heartbeat_every = heartbeat_every
         self._clock = clock
         self._on_recorded = on_recorded
-        # Endpoints with a format other than raw, or with auth (issue 7); raw ones go directly.
+        # Endpoints with a format other than raw, or with auth; raw ones go directly.
         self._destinations = destinations or DestinationSender(
             store, client, user_agent=user_agent, tz=tz
         )

@@ -1,4 +1,4 @@
-"""Destination formats: what an endpoint receives, shaped for its target (issue 7).
+"""Destination formats: what an endpoint receives, shaped for its target.
 
 The engine calls :func:`render` for each attempt and sends the :class:`FormattedRequest` it
 returns (or records a :class:`Skip`); the API calls :func:`validate_options` when an endpoint is

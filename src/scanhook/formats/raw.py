@@ -1,4 +1,4 @@
-"""``raw``: the notification exactly as contract §2 puts it on the wire."""
+"""``raw``: the notification exactly as it goes on the wire (docs/notifications.md)."""
 
 from __future__ import annotations
 

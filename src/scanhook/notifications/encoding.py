@@ -1,5 +1,5 @@
-"""The wire encoding of contract §2: one JSON object with one top-level key, ``json.dumps`` with its
-default separators, UTF-8."""
+"""The wire encoding (docs/notifications.md): one JSON object with one top-level key,
+``json.dumps`` with its default separators, UTF-8."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Typed models of the three notifications of the seed document (contract §2).
+"""Typed models of the three notifications of the seed document (docs/notifications.md).
 
 The models hold what the wire carries: timestamps are aware UTC datetimes cut to the minute,
 dates are dates, everything else is as sent. Validation is strict (no unknown fields, no

@@ -1,4 +1,4 @@
-"""Scan schedules (issue 6): recurrences, leads and the ``scheduled_scan`` notices they produce.
+"""Scan schedules: recurrences, leads and the ``scheduled_scan`` notices they produce.
 
 A pure library: no storage, no clock, no I/O. The scheduler, the store and the API call it:
 

@@ -1,6 +1,6 @@
 """Leads: how long before an occurrence its ``scheduled_scan`` notice is sent.
 
-A lead is a duration in the grammar of the retry schedule (contract §4), read by
+A lead is a duration in the grammar of the retry schedule (docs/operators.md), read by
 :func:`scanhook.durations.parse_duration`: a number and a unit (``ms``, ``s``, ``m``, ``h``,
 ``d``) or several (``1h30m``), e.g. ``"24h"``, ``"1h"``, ``"15m"``, ``"0s"`` (announce at the
 start); a bare number is seconds. A lead must also be a whole number of seconds and at most

@@ -1,4 +1,4 @@
-"""A schedule as users write it (contract §7), and partial updates of one.
+"""A schedule as users write it (docs/schedules.md), and partial updates of one.
 
 ``ScheduleSpec`` is strict: unknown fields are refused, nothing is coerced, and every error names
 its field (``leads.1``, ``recurrence``, ``timezone``). The recurrence is checked against the

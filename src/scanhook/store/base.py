@@ -244,7 +244,7 @@ class Store(abc.ABC):
         """Revoke it (a revoked token stays revoked, with its first revocation time).
         Raise NotFound."""
 
-    # -- ticket lifecycle across systems (issue 7) --------------------------------------------
+    # -- ticket lifecycle across systems --------------------------------------------
     @abc.abstractmethod
     async def get_remote_ref(self, endpoint_id: str, correlation_key: str) -> str | None:
         """The remote id (Jira issue key, ServiceNow sys_id) stored for the record that a
@@ -287,7 +287,7 @@ class Store(abc.ABC):
         call. The default (SQLite: one machine) always leads."""
         return True
 
-    # -- schedules (issue 6) --------------------------------------------------------------------
+    # -- schedules --------------------------------------------------------------------
     @abc.abstractmethod
     async def create_schedule(self, schedule: ScheduleRecord) -> ScheduleRecord: ...
 

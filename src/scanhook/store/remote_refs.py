@@ -1,4 +1,4 @@
-"""Ticket lifecycle across systems (issue 7): remote ids and attention notes, dialect-neutral.
+"""Ticket lifecycle across systems: remote ids and attention notes, dialect-neutral.
 
 * A remote reference is the id a target gave the record that an endpoint's delivery created (a
   Jira issue key, a ServiceNow ``sys_id``), kept per (endpoint, correlation key such as

@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"])
 NOTIFICATION_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "description": 'The notification itself, e.g. {"finished_scan": {…}} (contract §2).',
+        "description": 'The notification itself, e.g. {"finished_scan": {…}}.',
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Notification"}}},
     }
 }

@@ -1,5 +1,5 @@
-"""``/v1/schedules``: scan schedules (contract §7) — create, list, read, change, delete, the next
-notices, and the log of notices sent and skipped."""
+"""``/v1/schedules``: scan schedules (docs/schedules.md) — create, list, read, change, delete,
+the next notices, and the log of notices sent and skipped."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Scan schedules and their notice log (issue 6).
+"""Scan schedules and their notice log.
 
 Revision ID: 0003
 Revises: 0002

@@ -1,4 +1,4 @@
-"""Remote ticket references and attention notes of deliveries (issue 7).
+"""Remote ticket references and attention notes of deliveries.
 
 Revision ID: 0004
 Revises: 0003
