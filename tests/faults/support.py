@@ -245,6 +245,19 @@ class Receiver:
         """The event numbers that got a 2xx answer."""
         return {hit.number for hit in self.hits if hit.status == 200}
 
+    async def every_delivery(
+        self, accepted: Iterable[int], services: Sequence[Service], within: float = 60
+    ) -> float:
+        """Wait until every event of ``accepted`` got a 2xx answer; when it had."""
+        wanted = set(accepted)
+        return await until(
+            lambda: self.delivered() >= wanted,
+            within,
+            "every accepted event to be delivered",
+            services,
+            lambda: self.progress(wanted),
+        )
+
     def progress(self, accepted: Iterable[int]) -> str:
         """How far delivery got, for a failure's message."""
         accepted = set(accepted)

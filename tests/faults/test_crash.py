@@ -79,13 +79,7 @@ async def test_kill_9_of_serve_under_load_resumes_within_5_s_of_the_restart(
             [serve],
         )
         first = receiver.first_success_after(restarted)
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every delivery",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, [serve])
         counts = await api.settled([serve])
     finally:
         serve.stop_all()
@@ -167,13 +161,7 @@ async def test_kill_9_of_one_of_three_postgres_workers_the_others_take_over_with
             "every delivery leased at the kill to succeed",
             others,
         )
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every delivery",
-            others,
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, others)
         counts = await api.settled(others)
         survivors = [worker.alive() for worker in others]
     finally:

@@ -115,13 +115,7 @@ async def test_postgres_connections_terminated_api_503_workers_resume_nothing_lo
             [serve],
         )
         accepted += await api.accept_batch(range(numbers.next + 1, numbers.next + 201))
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every delivery",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, [serve])
         counts = await api.settled([serve])
     finally:
         with contextlib.suppress(Exception):
@@ -249,13 +243,7 @@ async def test_sqlite_disk_full_publish_503_nothing_lost_delivery_resumes_when_s
             "a delivery after space came back",
             [serve],
         )
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every delivery",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, [serve])
         counts = await api.settled([serve])
     finally:
         serve.stop_all()

@@ -60,13 +60,8 @@ async def test_a_receiver_failing_two_attempts_of_every_event_gets_every_event_o
         await api.add_endpoint(receiver.url)
         started = time.time()
         accepted = await api.accept_batch(range(FLAKY_EVENTS))
-        done = await until(
-            lambda: receiver.delivered() >= set(accepted),
-            FLAKY_WITHIN + 30,  # long enough to say how late it is when it is
-            "every event to be delivered",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        # Long enough to say how late it is when it is.
+        done = await receiver.every_delivery(accepted, [serve], FLAKY_WITHIN + 30)
         counts = await api.settled([serve])
     finally:
         serve.stop_all()
@@ -132,13 +127,7 @@ async def _down_for_a_minute(
         )
         resumed = (receiver.first_success_after(back) or back) - back
         accepted += await api.accept_batch(range(BEFORE + DURING, BEFORE + DURING + AFTER))
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every event to be delivered",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, [serve])
         counts = await api.settled([serve])
     finally:
         serve.stop_all()

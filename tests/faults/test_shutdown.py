@@ -94,13 +94,7 @@ async def test_sigterm_during_a_flood_of_publishes_delivers_every_202_after_the_
             resumed: float | None = (receiver.first_success_after(restarted) or 0) - restarted
         else:
             resumed = None
-        await until(
-            lambda: receiver.delivered() >= set(accepted),
-            60,
-            "every accepted event to be delivered",
-            [serve],
-            lambda: receiver.progress(accepted),
-        )
+        await receiver.every_delivery(accepted, [serve])
         counts = await api.settled([serve])
         log = serve.log(0)
     finally:

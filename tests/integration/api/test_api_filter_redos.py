@@ -5,32 +5,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
 
 import requests
 from apikit import ApiServer
 
+from integration.engine.engine_support import finished_scan
+
 #: Python's ``re`` took 4.8 s on 24 spaces with this pattern, doubling with each space more.
 CATASTROPHIC_FILTER = 'finished_scan.name matches "(.|\\\\s)*!"'
-
-
-def finished_scan(name: str) -> dict[str, Any]:
-    return {
-        "finished_scan": {
-            "name": name,
-            "type": "network",
-            "started": "2026-01-01 02:30",
-            "finished": "2026-01-01 03:27",
-            "duration": "00:57",
-            "status": "Completed",
-            "errors": "",
-            "critical_cnt": 0,
-            "high_cnt": 0,
-            "medium_cnt": 0,
-            "low_cnt": 0,
-            "link": "https://sc.example.com/scans/view/1",
-        }
-    }
 
 
 def test_a_catastrophic_filter_cannot_stall_a_publish_or_healthz(api: ApiServer) -> None:

@@ -41,28 +41,11 @@ def test_a_catastrophic_pattern_searches_a_long_text_at_once(pattern: str, text:
 
 def test_the_issue_filter_runs_on_a_name_of_many_spaces() -> None:
     f = compile_filter('finished_scan.name matches "(.|\\\\s)*!"')
-    scan = parse(
-        {
-            "finished_scan": {
-                "name": " " * 10_000,
-                "type": "network",
-                "started": "2026-01-01 02:30",
-                "finished": "2026-01-01 03:27",
-                "duration": "00:57",
-                "status": "Completed",
-                "errors": "",
-                "critical_cnt": 0,
-                "high_cnt": 0,
-                "medium_cnt": 0,
-                "low_cnt": 0,
-                "link": "https://sc.example.com/scans/view/1",
-            }
-        }
-    )
+    scan = _scan(" " * 10_000)
     started = time.monotonic()
     assert f.matches(scan) is False
     assert time.monotonic() - started < 2.0
-    shouted = parse({"finished_scan": {**scan.model_dump(mode="json"), "name": " done!"}})
+    shouted = _scan(" done!")
     assert f.matches(shouted) is True
 
 
