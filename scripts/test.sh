@@ -8,4 +8,4 @@ echo "== ruff check";       ruff check src tests bench
 echo "== ruff format";      ruff format --check src tests bench
 echo "== mypy --strict";    mypy
 echo "== import-linter";    lint-imports --no-cache
-echo "== pytest";           pytest "$@"
+echo "== pytest";           pytest -n "${SCANHOOK_TEST_PROCESSES:-2}" "$@"
